@@ -1,0 +1,38 @@
+"""POST /approval/{tenant}/approvals: ask an approver to approve a cart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from approval_core.api.http import MANAGE_SCOPES, authorize, json_response, new_resolver, parse_body
+from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.settings import settings
+from approval_core.api.wiring import approval_service
+from approval_core.domain.models import CreateApprovalRequest
+
+config = settings()
+service = approval_service()
+app = new_resolver()
+
+
+@app.post("/approval/<tenant>/approvals")
+@tracer.capture_method(capture_response=False)
+def create_approval(tenant: str) -> Response:
+    caller = authorize(app.current_event, config, tenant, MANAGE_SCOPES)
+    request = parse_body(app.current_event, CreateApprovalRequest)
+    approval_id = service.create_approval(caller, request)
+    metrics.add_metric(name="ApprovalCreated", unit=MetricUnit.Count, value=1)
+    logger.info("Approval created", extra={"approvalId": approval_id, "tenant": tenant})
+    return json_response(201, {"id": approval_id})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

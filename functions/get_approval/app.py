@@ -1,0 +1,33 @@
+"""GET /approval/{tenant}/approvals/{approvalId}: one approval, for its participants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from approval_core.api.http import READ_SCOPES, authorize, json_response, new_resolver
+from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.settings import settings
+from approval_core.api.wiring import approval_service
+
+config = settings()
+service = approval_service()
+app = new_resolver()
+
+
+@app.get("/approval/<tenant>/approvals/<approval_id>")
+@tracer.capture_method(capture_response=False)
+def get_approval(tenant: str, approval_id: str) -> Response:
+    caller = authorize(app.current_event, config, tenant, READ_SCOPES)
+    approval = service.get_approval(caller, approval_id)
+    return json_response(200, approval.model_dump(mode="python", exclude_none=True))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,145 @@
+"""Directory and CartSource on DynamoDB (the directory table), and the writer that fills it.
+
+The directory table is a read model of data the commerce platform owns. Each customer item
+carries the companies the customer belongs to, approval limits included, so that one batch read
+answers "who is this caller, and what may their company spend" (docs/data-model.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from approval_core.adapters import keys
+from approval_core.adapters.dynamodb import from_item, to_item
+from approval_core.domain.models import Money
+from approval_core.domain.reference import Cart, Company, Customer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesTypeDef, WriteRequestTypeDef
+
+BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
+
+
+class DynamoDirectory:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def get_customers(self, tenant: str, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        wanted = sorted(set(customer_ids))[:BATCH_GET_LIMIT]
+        if not wanted:
+            return {}
+        request: dict[str, KeysAndAttributesTypeDef] = {
+            self._table: {"Keys": [to_item(keys.customer(tenant, cid)) for cid in wanted], "ConsistentRead": True}
+        }
+        customers: dict[str, Customer] = {}
+        while request:
+            response = self._client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self._table, []):
+                customer = _customer(from_item(item))
+                customers[customer.id] = customer
+            request = response.get("UnprocessedKeys") or {}
+        return customers
+
+
+class DynamoCartSource:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def get_cart(self, tenant: str, cart_id: str) -> Cart | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item(keys.cart(tenant, cart_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return Cart.model_validate(from_item(item)) if item else None
+
+
+class DynamoDirectoryWriter:
+    """Writes a tenant's companies, customers and carts (local mode's seed; a directory sync)."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def load(
+        self,
+        tenant: str,
+        companies: Sequence[Company],
+        customers: Sequence[Customer],
+        carts: Sequence[Cart],
+    ) -> int:
+        """Write everything; returns the number of items written."""
+        by_id = {company.id: company for company in companies}
+        items: list[dict[str, Any]] = [
+            {**keys.company(tenant, company.id), **_company_record(company)} for company in companies
+        ]
+        for customer in customers:
+            items.append({**keys.customer(tenant, customer.id), **_customer_record(customer, by_id)})
+            items.extend(
+                {**keys.company_member(tenant, company_id, customer.id), **_member_record(customer)}
+                for company_id in customer.company_ids
+            )
+        items.extend(
+            {**keys.cart(tenant, cart.id), **cart.model_dump(mode="python", exclude_none=True)}
+            for cart in carts
+        )
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            self._write_batch([{"PutRequest": {"Item": to_item(item)}} for item in items[start:start + BATCH_WRITE_LIMIT]])
+        return len(items)
+
+    def _write_batch(self, requests: list[WriteRequestTypeDef]) -> None:
+        pending: dict[str, list[WriteRequestTypeDef]] = {self._table: requests}
+        while pending:
+            response = self._client.batch_write_item(RequestItems=pending)
+            pending = dict(response.get("UnprocessedItems") or {})
+
+
+def _company_record(company: Company) -> dict[str, Any]:
+    limit = company.approval_limit.model_dump(mode="python") if company.approval_limit else None
+    return {"id": company.id, "name": company.name, "approvalLimit": limit}
+
+
+def _customer_record(customer: Customer, companies: dict[str, Company]) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "firstName": customer.first_name,
+        "lastName": customer.last_name,
+        "groups": sorted(customer.groups),
+        "companyIds": list(customer.company_ids),
+        "companies": {
+            cid: _company_record(companies[cid]) for cid in customer.company_ids if cid in companies
+        },
+    }
+
+
+def _member_record(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "firstName": customer.first_name,
+        "lastName": customer.last_name,
+        "groups": sorted(customer.groups),
+    }
+
+
+def _company(record: dict[str, Any]) -> Company:
+    limit = record.get("approvalLimit")
+    return Company(
+        id=record["id"],
+        name=record.get("name"),
+        approval_limit=Money.model_validate(limit) if limit else None,
+    )
+
+
+def _customer(record: dict[str, Any]) -> Customer:
+    return Customer(
+        id=record["id"],
+        first_name=record.get("firstName"),
+        last_name=record.get("lastName"),
+        groups=frozenset(record.get("groups", [])),
+        company_ids=tuple(record.get("companyIds", [])),
+        companies={cid: _company(value) for cid, value in record.get("companies", {}).items()},
+    )

@@ -1,0 +1,62 @@
+"""The only place that builds DynamoDB keys. The design is in docs/data-model.md.
+
+Every key starts with the tenant, so no query can reach another tenant's items.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+Key = dict[str, str]
+
+EXPIRY_INDEX = "PendingByExpiry"
+EXPIRY_SHARDS = 8
+
+
+# --------------------------------------------------------------------------- approvals table
+def approval(tenant: str, approval_id: str) -> Key:
+    return {"PK": f"TENANT#{tenant}#APPROVAL#{approval_id}", "SK": "APPROVAL"}
+
+
+def participation(tenant: str, user_id: str, created_at: str, approval_id: str) -> Key:
+    """A participant's copy of an approval: one partition per customer, newest last."""
+    return {"PK": participant_partition(tenant, user_id), "SK": f"APPROVAL#{created_at}#{approval_id}"}
+
+
+def participant_partition(tenant: str, user_id: str) -> str:
+    return f"TENANT#{tenant}#USER#{user_id}"
+
+
+def resource_lock(tenant: str, resource_type: str, resource_id: str, action: str) -> Key:
+    """The resource's most recent approval: at most one PENDING per (tenant, resource, action)."""
+    return {"PK": f"TENANT#{tenant}#RESOURCE#{resource_type}#{resource_id}#{action}", "SK": "LOCK"}
+
+
+def pending_expiry(tenant: str, approval_id: str, expiry_date: str) -> Key:
+    """Sparse index entry of a PENDING approval, sharded so no partition of the index is hot."""
+    shard = zlib.crc32(f"{tenant}#{approval_id}".encode()) % EXPIRY_SHARDS
+    return {"ExpiryShard": f"PENDING#{shard}", "ExpiryKey": f"{expiry_date}#{tenant}#{approval_id}"}
+
+
+# --------------------------------------------------------------------------- directory table
+def customer(tenant: str, customer_id: str) -> Key:
+    return {"PK": f"TENANT#{tenant}#CUSTOMER#{customer_id}", "SK": "CUSTOMER"}
+
+
+def company(tenant: str, company_id: str) -> Key:
+    return {"PK": company_partition(tenant, company_id), "SK": "COMPANY"}
+
+
+def company_member(tenant: str, company_id: str, customer_id: str) -> Key:
+    return {"PK": company_partition(tenant, company_id), "SK": f"MEMBER#{customer_id}"}
+
+
+def company_partition(tenant: str, company_id: str) -> str:
+    return f"TENANT#{tenant}#COMPANY#{company_id}"
+
+
+def cart(tenant: str, cart_id: str) -> Key:
+    return {"PK": f"TENANT#{tenant}#CART#{cart_id}", "SK": "CART"}
+
+
+KEY_ATTRIBUTES = frozenset({"PK", "SK", "ExpiryShard", "ExpiryKey"})

@@ -1,0 +1,219 @@
+"""The HTTP edge every function shares: who is calling (the one place that reads token claims),
+the request body, and the one place that maps errors to the contract's responses.
+
+Checks run in the contract's order ("Which error comes first"): authentication, scope, body size,
+tenant, body, then the use case's own rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+import simplejson
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ValidationError
+
+from approval_core.api.observability import logger
+from approval_core.api.settings import Settings
+from approval_core.domain.caller import Caller
+from approval_core.domain.errors import (
+    ApprovalError,
+    ErrorDetail,
+    Forbidden,
+    InvalidAccessToken,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
+MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
+
+TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,15}$")
+
+# DynamoDB answers these when it is overloaded or briefly unavailable: the client may retry.
+RETRYABLE_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
+
+
+def dumps(value: Any) -> str:
+    """JSON with exact decimals: an amount of 10.10 is written 10.10, never 10.1."""
+    return simplejson.dumps(value, use_decimal=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def new_resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(serializer=dumps)
+    _install_error_handlers(app)
+    return app
+
+
+# --------------------------------------------------------------------------- the caller
+def authorize(
+    event: APIGatewayProxyEventV2, settings: Settings, tenant: str, scopes: frozenset[str]
+) -> Caller:
+    """The caller, once the token, its scopes, the body size and the tenant have been checked.
+
+    API Gateway's JWT authorizer has verified the token's signature, expiry, issuer and audience,
+    and the route's scopes; the scope and tenant checks are repeated here so that every way of
+    invoking a function (local mode, sam local, tests) behaves as API Gateway does.
+    """
+    claims = event.request_context.authorizer.jwt_claim
+    user_id = _claim_text(claims.get(settings.subject_claim))
+    if not user_id:
+        raise InvalidAccessToken()
+    granted = set(_claim_list(claims.get(settings.scope_claim)))
+    if granted.isdisjoint(scopes):
+        raise Forbidden(f"The access token lacks the scope {' or '.join(sorted(scopes))}")
+    body = event.decoded_body
+    if body is not None and len(body.encode()) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"The request body exceeds {settings.max_body_bytes} bytes")
+    if not TENANT_PATTERN.match(tenant):
+        raise ValidationFailed(
+            f"tenant: '{tenant[:40]}' is not a valid tenant",
+            [ErrorDetail(field="tenant", message="tenant: must match ^[a-z][a-z0-9]+$, 3 to 16 characters")],
+        )
+    if tenant != _claim_text(claims.get(settings.tenant_claim)):
+        raise Forbidden(f"The access token is not valid for tenant {tenant}")
+    groups = claims.get(settings.groups_claim)
+    return Caller(
+        tenant=tenant,
+        user_id=user_id,
+        groups=None if groups is None else frozenset(_claim_list(groups)),
+    )
+
+
+def _claim_text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _claim_list(value: Any) -> list[str]:
+    """API Gateway hands array claims to the function as one string, ``[a b]``; scopes are
+    space-separated. Accept both, and real lists."""
+    if isinstance(value, list):
+        return [str(entry) for entry in value]
+    if isinstance(value, str):
+        return [entry for entry in re.split(r"[\s,]+", value.strip().strip("[]")) if entry]
+    return []
+
+
+# --------------------------------------------------------------------------- the body
+def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
+    """The request body as ``model``; any problem is APPROVAL-400001 naming the field."""
+    raw = event.decoded_body
+    if not raw:
+        raise ValidationFailed("The request body is empty", [ErrorDetail(message="body: cannot be null")])
+    try:
+        document = simplejson.loads(raw, use_decimal=True, allow_nan=False)
+    except (simplejson.JSONDecodeError, ValueError) as error:
+        raise ValidationFailed(
+            "Malformed JSON", [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")]
+        ) from None
+    return validate(document, model)
+
+
+def validate(document: Any, model: type[ModelT]) -> ModelT:
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise ValidationFailed(details=list(_validation_details(error.errors()))) from None
+
+
+def _validation_details(errors: Iterable[Mapping[str, Any]]) -> Iterable[ErrorDetail]:
+    for error in errors:
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        kind = error["type"]
+        if kind == "missing":
+            text = "cannot be null"
+        elif kind == "extra_forbidden":
+            text = "is not a known property"
+        else:
+            text = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
+        yield ErrorDetail(field=field, type=kind, message=f"{field}: {text}")
+
+
+# --------------------------------------------------------------------------- responses
+def json_response(status: int, body: Any = None, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=None if body is None else dumps(body),
+        headers=dict(headers or {}),
+    )
+
+
+def error_response(error: ApprovalError) -> Response:
+    if isinstance(error, InvalidAccessToken):
+        return json_response(
+            401,
+            {
+                "fault": {
+                    "faultstring": error.message,
+                    "detail": {"errorcode": "oauth.v2.InvalidAccessToken"},
+                }
+            },
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    body: dict[str, Any] = {
+        "code": error.status,
+        "status": HTTPStatus(error.status).phrase,
+        "message": error.message,
+    }
+    if error.error_code:
+        body["errorCode"] = error.error_code
+    if error.details:
+        body["details"] = [
+            {key: value for key, value in vars(detail).items() if value is not None} for detail in error.details
+        ]
+    return json_response(error.status, body)
+
+
+def _unavailable() -> Response:
+    return json_response(
+        503,
+        {"code": 503, "status": "Service Unavailable", "message": "The service is busy; retry shortly"},
+        headers={"Retry-After": "1"},
+    )
+
+
+def _internal_error() -> Response:
+    return json_response(500, {"code": 500, "status": "Internal Server Error", "message": "Unexpected error"})
+
+
+def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
+    @app.exception_handler(ApprovalError)
+    def _refused(error: ApprovalError) -> Response:
+        logger.info("Request refused", extra={"status": error.status, "errorCode": error.error_code})
+        return error_response(error)
+
+    @app.exception_handler([ClientError, BotoCoreError])
+    def _dependency_failed(error: Exception) -> Response:
+        code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+        if isinstance(error, BotoCoreError) or code in RETRYABLE_ERROR_CODES:
+            logger.warning("DynamoDB unavailable", extra={"errorCode": code or type(error).__name__})
+            return _unavailable()
+        logger.exception("DynamoDB refused a request")
+        return _internal_error()
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("Unexpected error")
+        return _internal_error()
+
+    @app.not_found
+    def _no_route(error: Exception) -> Response:
+        return json_response(404, {"code": 404, "status": "Not Found", "message": "No such resource"})
+

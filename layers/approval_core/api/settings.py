@@ -1,0 +1,34 @@
+"""Function configuration from the environment, validated at cold start: a bad deployment fails
+before the first request, not during it."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+
+from approval_core.service import DEFAULT_EXPIRY_SECONDS
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+class Settings(BaseModel):
+    approvals_table_name: str = Field(min_length=3)
+    directory_table_name: str = Field(min_length=3)
+    approval_expiry_seconds: int = Field(default=DEFAULT_EXPIRY_SECONDS, ge=1)
+    # Set only outside AWS (local mode, sam local, tests): DynamoDB Local, moto, ...
+    dynamodb_endpoint: str | None = None
+    # Claim names are configuration: Cognito, Auth0, Keycloak ... spell them differently.
+    subject_claim: str = "sub"
+    scope_claim: str = "scope"
+    tenant_claim: str = "tenant"
+    groups_claim: str = "cognito:groups"
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    fields = Settings.model_fields
+    values = {name: os.environ[name.upper()] for name in fields if os.environ.get(name.upper())}
+    return Settings.model_validate(values)

@@ -1,0 +1,24 @@
+"""Builds the service with its DynamoDB adapters once per container (functions call this at
+import time, outside the handler, so clients are reused across invocations)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from approval_core.adapters.approval_store import DynamoApprovalStore
+from approval_core.adapters.directory import DynamoCartSource, DynamoDirectory
+from approval_core.adapters.dynamodb import make_client
+from approval_core.api.settings import settings
+from approval_core.service import ApprovalService
+
+
+@lru_cache(maxsize=1)
+def approval_service() -> ApprovalService:
+    config = settings()
+    client = make_client(config.dynamodb_endpoint)
+    return ApprovalService(
+        store=DynamoApprovalStore(client, config.approvals_table_name),
+        directory=DynamoDirectory(client, config.directory_table_name),
+        carts=DynamoCartSource(client, config.directory_table_name),
+        expiry_seconds=config.approval_expiry_seconds,
+    )

@@ -1,0 +1,218 @@
+"""The approval document and the requests, as the contract (../shared/API.md) writes them.
+
+Field names are the wire names (camelCase) on purpose: the document is stored, patched (RFC 6902
+paths) and returned under these names, so one spelling serves all three.
+
+Amounts are ``Decimal``: request bodies are parsed with ``parse_float=Decimal`` and DynamoDB
+returns ``Decimal``, so no binary float ever touches money.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_COMMENT_LENGTH = 4000
+
+Text = Annotated[str, StringConstraints(max_length=1000)]
+Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT_LENGTH)]
+Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
+# Ids end up inside DynamoDB keys, where "#" separates the parts of a key.
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s]+$")]
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    CLOSED = "CLOSED"
+
+
+FINISHED_STATUSES = frozenset({Status.APPROVED, Status.DECLINED, Status.EXPIRED, Status.CLOSED})
+
+
+class ResourceType(StrEnum):
+    CART = "CART"
+
+
+class Action(StrEnum):
+    CHECKOUT = "CHECKOUT"
+
+
+class HistoryAction(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    CLOSED = "CLOSED"
+    EXPIRED = "EXPIRED"
+
+
+class Model(BaseModel):
+    """Objects ignore properties they do not know and do not keep them (contract, "document")."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class ClosedModel(BaseModel):
+    """``shipping``, ``payment`` and ``paymentMethods`` accept no properties beyond those listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- the cart snapshot
+class Money(Model):
+    currency: Text
+    amount: Amount
+
+
+class Item(Model):
+    quantity: Amount
+    itemPrice: Money | None = None
+    itemYrn: Text | None = None
+
+
+class SubtotalAggregate(Model):
+    currency: Text | None = None
+    netValue: Amount | None = None
+    grossValue: Amount | None = None
+    taxValue: Amount | None = None
+
+
+class DeliveryWindow(Model):
+    id: Text | None = None
+    slotId: Text | None = None
+    deliveryDate: Text | None = None
+
+
+class Resource(Model):
+    id: Identifier
+    items: list[Item] = Field(default_factory=list)
+    totalPrice: Money | None = None
+    subTotalPrice: Money | None = None
+    subtotalAggregate: SubtotalAggregate | None = None
+    siteCode: Text | None = None
+    deliveryWindow: DeliveryWindow | None = None
+
+
+# --------------------------------------------------------------------------- people
+class Person(Model):
+    userId: Identifier
+    firstName: Text | None = None
+    lastName: Text | None = None
+
+
+class UserRef(Model):
+    """The approver as a create request names them: only ``userId`` counts (storefronts send the
+    whole user object from search users)."""
+
+    userId: Identifier
+
+
+# --------------------------------------------------------------------------- details
+class PaymentMethod(ClosedModel):
+    provider: Text | None = None
+    customAttributes: dict[str, Any] | None = None
+    method: Text | None = None
+    amount: Amount | None = None
+
+
+class Shipping(ClosedModel):
+    zoneId: Text | None = None
+    methodId: Text | None = None
+    amount: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
+    methodName: Text | None = None
+    shippingTaxCode: Text | None = None
+
+
+class Payment(ClosedModel):
+    paymentId: Text | None = None
+    customAttributes: dict[str, Any] | None = None
+
+
+class Address(Model):
+    contactName: Text | None = None
+    companyName: Text | None = None
+    street: Text | None = None
+    streetNumber: Text | None = None
+    streetAppendix: Text | None = None
+    zipCode: Annotated[str, StringConstraints(max_length=11)] | None = None
+    city: Text | None = None
+    country: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    state: Text | None = None
+    contactPhone: Text | None = None
+    type: Literal["SHIPPING", "BILLING"] | None = None
+
+
+class Details(Model):
+    currency: Text | None = None
+    paymentMethods: list[PaymentMethod] | None = None
+    shipping: Shipping | None = None
+    payment: Payment | None = None
+    addresses: list[Address] | None = Field(default=None, min_length=1)
+
+    @field_validator("addresses")
+    @classmethod
+    def _no_duplicate_addresses(cls, addresses: list[Address] | None) -> list[Address] | None:
+        if addresses is not None:
+            seen = [address.model_dump() for address in addresses]
+            if any(entry in seen[:index] for index, entry in enumerate(seen)):
+                raise ValueError("contains duplicate addresses")
+        return addresses
+
+
+# --------------------------------------------------------------------------- the approval
+class Metadata(Model):
+    createdAt: str
+    modifiedAt: str
+    version: Annotated[int, Field(ge=1)]
+
+
+class HistoryEntry(Model):
+    at: str
+    by: str
+    action: HistoryAction
+    status: Status
+    version: int
+
+
+class Approval(Model):
+    id: Identifier
+    status: Status
+    resourceType: ResourceType
+    action: Action
+    resource: Resource
+    requestor: Person
+    approver: Person
+    comment: Comment | None = None
+    approverComment: Comment | None = None
+    expiryDate: str
+    details: Details | None = None
+    metadata: Metadata
+    history: list[HistoryEntry] = Field(default_factory=list)
+
+    def is_participant(self, user_id: str) -> bool:
+        return user_id in (self.requestor.userId, self.approver.userId)
+
+
+# --------------------------------------------------------------------------- requests
+class CreateApprovalRequest(Model):
+    id: Identifier | None = None
+    resourceType: ResourceType
+    resourceId: Identifier
+    action: Action
+    approver: UserRef
+    comment: Comment | None = None
+    details: Details | None = None
+
+
+class ResourceQuery(Model):
+    """Body of the permitted check and of search users."""
+
+    resourceType: ResourceType
+    resourceId: Identifier
+    action: Action
