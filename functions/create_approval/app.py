@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from approval_core.api.http import MANAGE_SCOPES, authorize, json_response, new_resolver, parse_body
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service
 from approval_core.domain.models import CreateApprovalRequest
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 config = settings()
 service = approval_service()
@@ -22,7 +21,7 @@ app = new_resolver()
 
 @app.post("/approval/<tenant>/approvals")
 @tracer.capture_method(capture_response=False)
-def create_approval(tenant: str) -> Response:
+def create_approval(tenant: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, MANAGE_SCOPES)
     request = parse_body(app.current_event, CreateApprovalRequest)
     approval_id = service.create_approval(caller, request)

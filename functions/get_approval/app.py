@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from approval_core.api.http import READ_SCOPES, authorize, json_response, new_resolver
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 config = settings()
 service = approval_service()
@@ -20,7 +19,7 @@ app = new_resolver()
 
 @app.get("/approval/<tenant>/approvals/<approval_id>")
 @tracer.capture_method(capture_response=False)
-def get_approval(tenant: str, approval_id: str) -> Response:
+def get_approval(tenant: str, approval_id: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, READ_SCOPES)
     approval = service.get_approval(caller, approval_id)
     return json_response(200, approval.model_dump(mode="python", exclude_none=True))

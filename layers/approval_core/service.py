@@ -47,11 +47,16 @@ class ApprovalService:
         cart = rules.resource_exists(cart, request.resourceId)
         rules.rule_2_owns_resource(requestor, cart)
         rules.rule_1_may_ask_for_approval(requestor)
-        approver = requestor if request.approver.userId == requestor.id else customers.get(request.approver.userId)
+        approver = (
+            requestor if request.approver.userId == requestor.id else customers.get(request.approver.userId)
+        )
         company = rules.rule_3_company_of_approval(requestor, cart, approver)
         rules.rule_4_needs_approval(requestor, cart, company)
         approver = rules.rule_3_4_approver_assignable(
-            requestor, approver, company, buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company)
+            requestor,
+            approver,
+            company,
+            buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company),
         )
 
         created_at = iso(now)
@@ -69,7 +74,11 @@ class ApprovalService:
             metadata=Metadata(createdAt=created_at, modifiedAt=created_at, version=1),
             history=[
                 HistoryEntry(
-                    at=created_at, by=caller.user_id, action=HistoryAction.CREATED, status=Status.PENDING, version=1
+                    at=created_at,
+                    by=caller.user_id,
+                    action=HistoryAction.CREATED,
+                    status=Status.PENDING,
+                    version=1,
                 )
             ],
         )

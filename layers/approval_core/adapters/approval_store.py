@@ -35,6 +35,9 @@ class DynamoApprovalStore:
         item = response.get("Item")
         return Approval.model_validate(from_item(item)) if item else None
 
+    def _put(self, item: dict[str, Any]) -> TransactWriteItemTypeDef:
+        return {"Put": {"TableName": self._table, "Item": item}}
+
     def create(self, tenant: str, approval: Approval, now: str) -> None:
         document = _document(approval)
         approval_key = keys.approval(tenant, approval.id)
@@ -81,15 +84,15 @@ class DynamoApprovalStore:
                 }
             },
             *(
-                {"Put": {"TableName": self._table, "Item": to_item({**copy_key, **document})}}
+                self._put(to_item({**copy_key, **document}))
                 for copy_key in _participation_keys(tenant, approval)
             ),
         ]
         try:
             self._client.transact_write_items(TransactItems=writes)
         except self._client.exceptions.TransactionCanceledException as cancelled:
-            reasons = cancelled.response.get("CancellationReasons", [])
-            lock_reason, approval_reason = (reasons + [{}, {}])[:2]
+            reasons: list[Any] = list(cancelled.response.get("CancellationReasons", []))
+            lock_reason, approval_reason = [*reasons, {}, {}][:2]
             if lock_reason.get("Code") == CONDITION_FAILED:
                 holder = from_item(lock_reason.get("Item", {}))
                 if holder.get("status") == Status.APPROVED:

@@ -7,7 +7,7 @@ answers "who is this caller, and what may their company spend" (docs/data-model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
@@ -17,7 +17,7 @@ from approval_core.domain.reference import Cart, Company, Customer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesTypeDef, WriteRequestTypeDef
+    from mypy_boto3_dynamodb.type_defs import WriteRequestTypeDef
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
@@ -32,8 +32,11 @@ class DynamoDirectory:
         wanted = sorted(set(customer_ids))[:BATCH_GET_LIMIT]
         if not wanted:
             return {}
-        request: dict[str, KeysAndAttributesTypeDef] = {
-            self._table: {"Keys": [to_item(keys.customer(tenant, cid)) for cid in wanted], "ConsistentRead": True}
+        request: Mapping[str, Any] = {
+            self._table: {
+                "Keys": [to_item(keys.customer(tenant, cid)) for cid in wanted],
+                "ConsistentRead": True,
+            }
         }
         customers: dict[str, Customer] = {}
         while request:
@@ -88,14 +91,16 @@ class DynamoDirectoryWriter:
             for cart in carts
         )
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
-            self._write_batch([{"PutRequest": {"Item": to_item(item)}} for item in items[start:start + BATCH_WRITE_LIMIT]])
+            self._write_batch(
+                [{"PutRequest": {"Item": to_item(item)}} for item in items[start : start + BATCH_WRITE_LIMIT]]
+            )
         return len(items)
 
     def _write_batch(self, requests: list[WriteRequestTypeDef]) -> None:
-        pending: dict[str, list[WriteRequestTypeDef]] = {self._table: requests}
+        pending: Mapping[str, Any] = {self._table: requests}
         while pending:
             response = self._client.batch_write_item(RequestItems=pending)
-            pending = dict(response.get("UnprocessedItems") or {})
+            pending = response.get("UnprocessedItems") or {}
 
 
 def _company_record(company: Company) -> dict[str, Any]:

@@ -120,7 +120,8 @@ def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
         document = simplejson.loads(raw, use_decimal=True, allow_nan=False)
     except (simplejson.JSONDecodeError, ValueError) as error:
         raise ValidationFailed(
-            "Malformed JSON", [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")]
+            "Malformed JSON",
+            [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")],
         ) from None
     return validate(document, model)
 
@@ -146,7 +147,7 @@ def _validation_details(errors: Iterable[Mapping[str, Any]]) -> Iterable[ErrorDe
 
 
 # --------------------------------------------------------------------------- responses
-def json_response(status: int, body: Any = None, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(status: int, body: Any = None, headers: Mapping[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
@@ -155,7 +156,7 @@ def json_response(status: int, body: Any = None, headers: Mapping[str, str] | No
     )
 
 
-def error_response(error: ApprovalError) -> Response:
+def error_response(error: ApprovalError) -> Response[str]:
     if isinstance(error, InvalidAccessToken):
         return json_response(
             401,
@@ -176,12 +177,13 @@ def error_response(error: ApprovalError) -> Response:
         body["errorCode"] = error.error_code
     if error.details:
         body["details"] = [
-            {key: value for key, value in vars(detail).items() if value is not None} for detail in error.details
+            {key: value for key, value in vars(detail).items() if value is not None}
+            for detail in error.details
         ]
     return json_response(error.status, body)
 
 
-def _unavailable() -> Response:
+def _unavailable() -> Response[str]:
     return json_response(
         503,
         {"code": 503, "status": "Service Unavailable", "message": "The service is busy; retry shortly"},
@@ -189,18 +191,18 @@ def _unavailable() -> Response:
     )
 
 
-def _internal_error() -> Response:
+def _internal_error() -> Response[str]:
     return json_response(500, {"code": 500, "status": "Internal Server Error", "message": "Unexpected error"})
 
 
 def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(ApprovalError)
-    def _refused(error: ApprovalError) -> Response:
+    def _refused(error: ApprovalError) -> Response[str]:
         logger.info("Request refused", extra={"status": error.status, "errorCode": error.error_code})
         return error_response(error)
 
     @app.exception_handler([ClientError, BotoCoreError])
-    def _dependency_failed(error: Exception) -> Response:
+    def _dependency_failed(error: Exception) -> Response[str]:
         code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
         if isinstance(error, BotoCoreError) or code in RETRYABLE_ERROR_CODES:
             logger.warning("DynamoDB unavailable", extra={"errorCode": code or type(error).__name__})
@@ -209,11 +211,10 @@ def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
         return _internal_error()
 
     @app.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> Response[str]:
         logger.exception("Unexpected error")
         return _internal_error()
 
     @app.not_found
-    def _no_route(error: Exception) -> Response:
+    def _no_route(error: Exception) -> Response[str]:
         return json_response(404, {"code": 404, "status": "Not Found", "message": "No such resource"})
-

@@ -4,6 +4,7 @@ import time, outside the handler, so clients are reused across invocations)."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.directory import DynamoCartSource, DynamoDirectory
@@ -11,11 +12,19 @@ from approval_core.adapters.dynamodb import make_client
 from approval_core.api.settings import settings
 from approval_core.service import ApprovalService
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> DynamoDBClient:
+    return make_client(settings().dynamodb_endpoint)
+
 
 @lru_cache(maxsize=1)
 def approval_service() -> ApprovalService:
     config = settings()
-    client = make_client(config.dynamodb_endpoint)
+    client = dynamodb_client()
     return ApprovalService(
         store=DynamoApprovalStore(client, config.approvals_table_name),
         directory=DynamoDirectory(client, config.directory_table_name),

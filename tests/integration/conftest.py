@@ -1,0 +1,177 @@
+"""Handlers against a DynamoDB server: moto's by default, or the one DYNAMODB_TEST_ENDPOINT names
+(DynamoDB Local, a real account). Tables come from template.yaml itself; each test gets a fresh
+tenant, so tests never see each other's data."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.world import CARTS, COMPANIES, CUSTOMERS
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = {"CreateApprovalFunction": "create_approval", "GetApprovalFunction": "get_approval"}
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> Iterator[str]:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    external = os.environ.get("DYNAMODB_TEST_ENDPOINT")
+    if external:
+        yield external
+        return
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def tables(dynamodb_endpoint: str) -> dict[str, str]:
+    from approval_core.adapters.dynamodb import make_client
+    from approvals_local.template import load_template
+
+    suffix = uuid.uuid4().hex[:8]
+    client = make_client(dynamodb_endpoint)
+    names = {}
+    for logical_id, definition in load_template(ROOT / "template.yaml").tables.items():
+        name = f"{logical_id}-{suffix}"
+        client.create_table(TableName=name, **definition)
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        names[logical_id] = name
+    os.environ.update(
+        {
+            "DYNAMODB_ENDPOINT": dynamodb_endpoint,
+            "APPROVALS_TABLE_NAME": names["ApprovalsTable"],
+            "DIRECTORY_TABLE_NAME": names["DirectoryTable"],
+            "APPROVAL_EXPIRY_SECONDS": "3600",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "approval-service",
+            "POWERTOOLS_METRICS_NAMESPACE": "ApprovalService",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    return names
+
+
+@pytest.fixture(scope="session")
+def handlers(tables: dict[str, str]) -> dict[str, ModuleType]:
+    """Each function's app.py, imported the way Lambda does: once, with its environment set."""
+    modules = {}
+    for logical_id, folder in FUNCTIONS.items():
+        spec = importlib.util.spec_from_file_location(f"fn_{folder}", ROOT / "functions" / folder / "app.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules[logical_id] = module
+    return modules
+
+
+@pytest.fixture
+def tenant(tables: dict[str, str]) -> str:
+    """A fresh tenant holding tests/world.py's companies, customers and carts."""
+    from approval_core.adapters.directory import DynamoDirectoryWriter
+    from approval_core.api.wiring import dynamodb_client
+
+    name = "t" + uuid.uuid4().hex[:12]
+    DynamoDirectoryWriter(dynamodb_client(), tables["DirectoryTable"]).load(name, COMPANIES, CUSTOMERS, CARTS)
+    return name
+
+
+class LambdaContext:
+    function_name = "approval-test"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:approval-test"
+    aws_request_id = "test-request"
+    log_group_name = "/aws/lambda/approval-test"
+    log_stream_name = "test"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((ROOT / "events" / f"{name}.json").read_text()))
+
+
+Invoke = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def invoke(handlers: dict[str, ModuleType], tenant: str) -> Invoke:
+    """Invoke a function with its sample event from events/, changing only what the test is about."""
+
+    def _invoke(
+        function: str,
+        *,
+        user: str = "req",
+        body: Any = None,
+        raw_body: str | None = None,
+        approval_id: str | None = None,
+        path_tenant: str | None = None,
+        claims: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        event = sample_event(FUNCTIONS[function])
+        path_tenant = tenant if path_tenant is None else path_tenant
+        event_claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+        event_claims.update({"sub": user, "tenant": tenant})
+        if claims is not None:
+            event_claims.update(claims)
+            for name in [key for key, value in claims.items() if value is None]:
+                del event_claims[name]
+        path = f"/approval/{path_tenant}/approvals"
+        event["pathParameters"] = {"tenant": path_tenant}
+        if function == "GetApprovalFunction":
+            path += f"/{approval_id}"
+            event["pathParameters"]["approvalId"] = approval_id
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        if body is not None or raw_body is not None:
+            event["body"] = raw_body if raw_body is not None else json.dumps(body)
+        event["headers"].update(headers or {})
+        response = handlers[function].lambda_handler(event, LambdaContext())
+        response["json"] = json.loads(response["body"]) if response.get("body") else None
+        return response
+
+    return _invoke
+
+
+class RequestCounter:
+    def __init__(self) -> None:
+        self.operations: list[str] = []
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.operations.append(model.name)
+
+    @property
+    def count(self) -> int:
+        return len(self.operations)
+
+
+@pytest.fixture
+def dynamodb_requests(handlers: dict[str, ModuleType]) -> Iterator[RequestCounter]:
+    """Counts the DynamoDB requests the functions make (a botocore event hook on their client)."""
+    from approval_core.api.wiring import dynamodb_client
+
+    counter = RequestCounter()
+    events = dynamodb_client().meta.events
+    events.register("before-call.dynamodb", counter)
+    yield counter
+    events.unregister("before-call.dynamodb", counter)
