@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from approval_core.api.http import MANAGE_SCOPES, authorize, json_response, new_resolver, parse_body
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service
 from approval_core.domain.models import CreateApprovalRequest
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 config = settings()
 service = approval_service()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from approval_core.api.http import READ_SCOPES, authorize, json_response, new_resolver
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 config = settings()
 service = approval_service()
@@ -22,6 +24,7 @@ app = new_resolver()
 def get_approval(tenant: str, approval_id: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, READ_SCOPES)
     approval = service.get_approval(caller, approval_id)
+    metrics.add_metric(name="ApprovalRead", unit=MetricUnit.Count, value=1)
     return json_response(200, approval.model_dump(mode="python", exclude_none=True))
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from approval_core.domain.caller import Caller
 from approval_core.domain.models import CreateApprovalRequest
 from approval_core.service import ApprovalService
-
 from tests.fakes import InMemoryApprovalStore, InMemoryCartSource, InMemoryDirectory
 from tests.world import CARTS, CUSTOMERS, TENANT, create_body
 

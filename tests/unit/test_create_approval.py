@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from approval_core.domain.errors import (
     AlreadyApproved,
     ApprovalAlreadyExists,
@@ -16,7 +17,6 @@ from approval_core.domain.errors import (
 )
 from approval_core.domain.models import HistoryAction, Status
 from approval_core.service import ApprovalService
-
 from tests.fakes import InMemoryApprovalStore
 from tests.unit.conftest import Clock, caller, request
 from tests.world import TENANT

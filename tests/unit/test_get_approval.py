@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from approval_core.domain.errors import ApprovalNotFound
 from approval_core.domain.models import Status
 from approval_core.service import ApprovalService
-
 from tests.fakes import InMemoryApprovalStore
 from tests.unit.conftest import Clock, caller, request
 
