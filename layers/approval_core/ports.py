@@ -33,3 +33,25 @@ class Directory(Protocol):
 
 class CartSource(Protocol):
     def get_cart(self, tenant: str, cart_id: str) -> Cart | None: ...
+
+
+class CustomersAndCart(Protocol):
+    """The customers and the cart a use case needs, in one read where the directory and the cart
+    source live in one store (the DynamoDB defaults do). ``SeparateReads`` serves the others."""
+
+    def get_customers_and_cart(
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str
+    ) -> tuple[dict[str, Customer], Cart | None]: ...
+
+
+class SeparateReads:
+    """CustomersAndCart from a Directory and a CartSource that cannot share a read."""
+
+    def __init__(self, directory: Directory, carts: CartSource) -> None:
+        self._directory = directory
+        self._carts = carts
+
+    def get_customers_and_cart(
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str
+    ) -> tuple[dict[str, Customer], Cart | None]:
+        return self._directory.get_customers(tenant, customer_ids), self._carts.get_cart(tenant, cart_id)

@@ -23,7 +23,7 @@ from approval_core.domain.models import (
     Status,
 )
 from approval_core.domain.reference import Customer
-from approval_core.ports import ApprovalStore, CartSource, Directory
+from approval_core.ports import ApprovalStore, CustomersAndCart
 
 DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600
 
@@ -31,25 +31,23 @@ DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600
 @dataclass
 class ApprovalService:
     store: ApprovalStore
-    directory: Directory
-    carts: CartSource
+    directory: CustomersAndCart
     expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
     clock: Callable[[], datetime] = utc_now
 
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
         """Ask an approver to approve the caller's cart (rules 1 to 5). Returns the new id."""
         now = self.clock()
-        cart = self.carts.get_cart(caller.tenant, request.resourceId)
-        customers = self.directory.get_customers(caller.tenant, {caller.user_id, request.approver.userId})
+        customers, cart = self.directory.get_customers_and_cart(
+            caller.tenant, {caller.user_id, request.approver.userId}, request.resourceId
+        )
         requestor = _as_token_says(customers.get(caller.user_id) or Customer(id=caller.user_id), caller)
 
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)
         rules.rule_2_owns_resource(requestor, cart)
         rules.rule_1_may_ask_for_approval(requestor)
-        approver = (
-            requestor if request.approver.userId == requestor.id else customers.get(request.approver.userId)
-        )
+        approver = requestor if request.approver.userId == requestor.id else customers.get(request.approver.userId)
         company = rules.rule_3_company_of_approval(requestor, cart, approver)
         rules.rule_4_needs_approval(requestor, cart, company)
         approver = rules.rule_3_4_approver_assignable(

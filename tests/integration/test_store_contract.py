@@ -37,9 +37,7 @@ def approval(approval_id: str, resource_id: str = "cart-1") -> Approval:
 
 
 @pytest.fixture(params=["dynamodb", "fake"])
-def store_and_status(
-    request: pytest.FixtureRequest, tables: dict[str, str]
-) -> tuple[ApprovalStore, SetStatus]:
+def store_and_status(request: pytest.FixtureRequest, tables: dict[str, str]) -> tuple[ApprovalStore, SetStatus]:
     if request.param == "fake":
         fake = InMemoryApprovalStore()
 
@@ -70,9 +68,7 @@ def store_and_status(
     return DynamoApprovalStore(client, table), set_dynamo
 
 
-def test_created_approval_reads_back_equal(
-    store_and_status: tuple[ApprovalStore, SetStatus], tenant: str
-) -> None:
+def test_created_approval_reads_back_equal(store_and_status: tuple[ApprovalStore, SetStatus], tenant: str) -> None:
     store, _ = store_and_status
     store.create(tenant, approval("a1"), NOW)
     assert store.get(tenant, "a1") == approval("a1")
@@ -85,9 +81,7 @@ def test_approvals_are_per_tenant(store_and_status: tuple[ApprovalStore, SetStat
     assert store.get(tenant + "x", "a1") is None
 
 
-def test_pending_approval_holds_the_resource(
-    store_and_status: tuple[ApprovalStore, SetStatus], tenant: str
-) -> None:
+def test_pending_approval_holds_the_resource(store_and_status: tuple[ApprovalStore, SetStatus], tenant: str) -> None:
     store, _ = store_and_status
     store.create(tenant, approval("a1"), NOW)
     with pytest.raises(ApprovalAlreadyExists):
@@ -125,9 +119,7 @@ def test_finished_approval_frees_the_resource(
     assert store.get(tenant, "a2") is not None
 
 
-def test_taken_id_is_409001_and_nothing_changes(
-    store_and_status: tuple[ApprovalStore, SetStatus], tenant: str
-) -> None:
+def test_taken_id_is_409001_and_nothing_changes(store_and_status: tuple[ApprovalStore, SetStatus], tenant: str) -> None:
     store, _ = store_and_status
     store.create(tenant, approval("a1", "cart-1"), NOW)
     with pytest.raises(ApprovalAlreadyExists):

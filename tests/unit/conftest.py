@@ -6,6 +6,7 @@ import pytest
 
 from approval_core.domain.caller import Caller
 from approval_core.domain.models import CreateApprovalRequest
+from approval_core.ports import SeparateReads
 from approval_core.service import ApprovalService
 from tests.fakes import InMemoryApprovalStore, InMemoryCartSource, InMemoryDirectory
 from tests.world import CARTS, CUSTOMERS, TENANT, create_body
@@ -36,8 +37,7 @@ def store() -> InMemoryApprovalStore:
 def service(store: InMemoryApprovalStore, clock: Clock) -> ApprovalService:
     return ApprovalService(
         store=store,
-        directory=InMemoryDirectory(CUSTOMERS),
-        carts=InMemoryCartSource(CARTS),
+        directory=SeparateReads(InMemoryDirectory(CUSTOMERS), InMemoryCartSource(CARTS)),
         expiry_seconds=3600,
         clock=clock,
     )

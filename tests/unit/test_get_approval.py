@@ -43,9 +43,7 @@ def test_rule_13_overdue_pending_approval_reads_as_expired(service: ApprovalServ
     assert service.get_approval(caller("req"), approval_id).status is Status.EXPIRED
 
 
-def test_rule_13_reading_writes_nothing(
-    service: ApprovalService, store: InMemoryApprovalStore, clock: Clock
-) -> None:
+def test_rule_13_reading_writes_nothing(service: ApprovalService, store: InMemoryApprovalStore, clock: Clock) -> None:
     approval_id = service.create_approval(caller("req"), request())
     clock.advance(7200)
     service.get_approval(caller("req"), approval_id)

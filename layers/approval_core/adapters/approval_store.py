@@ -83,10 +83,7 @@ class DynamoApprovalStore:
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
-            *(
-                self._put(to_item({**copy_key, **document}))
-                for copy_key in _participation_keys(tenant, approval)
-            ),
+            *(self._put(to_item({**copy_key, **document})) for copy_key in _participation_keys(tenant, approval)),
         ]
         try:
             self._client.transact_write_items(TransactItems=writes)

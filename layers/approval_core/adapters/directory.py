@@ -24,41 +24,46 @@ BATCH_WRITE_LIMIT = 25
 
 
 class DynamoDirectory:
+    """The directory (customers, companies) and the cart source on one table, so the use cases
+    can read the customers and the cart they need in one batch."""
+
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
     def get_customers(self, tenant: str, customer_ids: Iterable[str]) -> dict[str, Customer]:
-        wanted = sorted(set(customer_ids))[:BATCH_GET_LIMIT]
-        if not wanted:
-            return {}
-        request: Mapping[str, Any] = {
-            self._table: {
-                "Keys": [to_item(keys.customer(tenant, cid)) for cid in wanted],
-                "ConsistentRead": True,
-            }
-        }
+        customers, _ = self.get_customers_and_cart(tenant, customer_ids, None)
+        return customers
+
+    def get_cart(self, tenant: str, cart_id: str) -> Cart | None:
+        _, cart = self.get_customers_and_cart(tenant, (), cart_id)
+        return cart
+
+    def get_customers_and_cart(
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str | None
+    ) -> tuple[dict[str, Customer], Cart | None]:
+        wanted = [keys.customer(tenant, cid) for cid in sorted(set(customer_ids))[: BATCH_GET_LIMIT - 1]]
+        if cart_id is not None:
+            wanted.append(keys.cart(tenant, cart_id))
         customers: dict[str, Customer] = {}
+        cart: Cart | None = None
+        for record in self._batch_get(wanted):
+            if keys.is_cart(record):
+                cart = Cart.model_validate(record)
+            else:
+                customer = _customer(record)
+                customers[customer.id] = customer
+        return customers, cart
+
+    def _batch_get(self, wanted: list[keys.Key]) -> Iterable[dict[str, Any]]:
+        if not wanted:
+            return
+        request: Mapping[str, Any] = {self._table: {"Keys": [to_item(key) for key in wanted], "ConsistentRead": True}}
         while request:
             response = self._client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(self._table, []):
-                customer = _customer(from_item(item))
-                customers[customer.id] = customer
+                yield from_item(item)
             request = response.get("UnprocessedKeys") or {}
-        return customers
-
-
-class DynamoCartSource:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        self._client = client
-        self._table = table_name
-
-    def get_cart(self, tenant: str, cart_id: str) -> Cart | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=to_item(keys.cart(tenant, cart_id)), ConsistentRead=True
-        )
-        item = response.get("Item")
-        return Cart.model_validate(from_item(item)) if item else None
 
 
 class DynamoDirectoryWriter:
@@ -87,8 +92,7 @@ class DynamoDirectoryWriter:
                 for company_id in customer.company_ids
             )
         items.extend(
-            {**keys.cart(tenant, cart.id), **cart.model_dump(mode="python", exclude_none=True)}
-            for cart in carts
+            {**keys.cart(tenant, cart.id), **cart.model_dump(mode="python", exclude_none=True)} for cart in carts
         )
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
             self._write_batch(
@@ -115,9 +119,7 @@ def _customer_record(customer: Customer, companies: dict[str, Company]) -> dict[
         "lastName": customer.last_name,
         "groups": sorted(customer.groups),
         "companyIds": list(customer.company_ids),
-        "companies": {
-            cid: _company_record(companies[cid]) for cid in customer.company_ids if cid in companies
-        },
+        "companies": {cid: _company_record(companies[cid]) for cid in customer.company_ids if cid in companies},
     }
 
 

@@ -27,9 +27,7 @@ CLIENT_CONFIG = Config(
 
 
 def make_client(endpoint_url: str | None = None, region_name: str | None = None) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb", endpoint_url=endpoint_url or None, region_name=region_name, config=CLIENT_CONFIG
-    )
+    return boto3.client("dynamodb", endpoint_url=endpoint_url or None, region_name=region_name, config=CLIENT_CONFIG)
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:

@@ -56,7 +56,14 @@ def company_partition(tenant: str, company_id: str) -> str:
 
 
 def cart(tenant: str, cart_id: str) -> Key:
-    return {"PK": f"TENANT#{tenant}#CART#{cart_id}", "SK": "CART"}
+    return {"PK": f"TENANT#{tenant}#CART#{cart_id}", "SK": CART_SORT_KEY}
+
+
+def is_cart(item: dict[str, object]) -> bool:
+    return item.get("SK") == CART_SORT_KEY
+
+
+CART_SORT_KEY = "CART"
 
 
 KEY_ATTRIBUTES = frozenset({"PK", "SK", "ExpiryShard", "ExpiryKey"})

@@ -62,9 +62,7 @@ def new_resolver() -> APIGatewayHttpResolver:
 
 
 # --------------------------------------------------------------------------- the caller
-def authorize(
-    event: APIGatewayProxyEventV2, settings: Settings, tenant: str, scopes: frozenset[str]
-) -> Caller:
+def authorize(event: APIGatewayProxyEventV2, settings: Settings, tenant: str, scopes: frozenset[str]) -> Caller:
     """The caller, once the token, its scopes, the body size and the tenant have been checked.
 
     API Gateway's JWT authorizer has verified the token's signature, expiry, issuer and audience,
@@ -177,8 +175,7 @@ def error_response(error: ApprovalError) -> Response[str]:
         body["errorCode"] = error.error_code
     if error.details:
         body["details"] = [
-            {key: value for key, value in vars(detail).items() if value is not None}
-            for detail in error.details
+            {key: value for key, value in vars(detail).items() if value is not None} for detail in error.details
         ]
     return json_response(error.status, body)
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from approval_core.adapters.approval_store import DynamoApprovalStore
-from approval_core.adapters.directory import DynamoCartSource, DynamoDirectory
+from approval_core.adapters.directory import DynamoDirectory
 from approval_core.adapters.dynamodb import make_client
 from approval_core.api.settings import settings
 from approval_core.service import ApprovalService
@@ -28,6 +28,5 @@ def approval_service() -> ApprovalService:
     return ApprovalService(
         store=DynamoApprovalStore(client, config.approvals_table_name),
         directory=DynamoDirectory(client, config.directory_table_name),
-        carts=DynamoCartSource(client, config.directory_table_name),
         expiry_seconds=config.approval_expiry_seconds,
     )

@@ -1,0 +1,91 @@
+"""The HTTP edge: error bodies, decimal JSON and token claims as API Gateway hands them over."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from approval_core.api.http import MANAGE_SCOPES, authorize, dumps, error_response, parse_body
+from approval_core.api.settings import Settings
+from approval_core.domain.errors import (
+    ApprovalError,
+    Forbidden,
+    InvalidAccessToken,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from approval_core.domain.models import CreateApprovalRequest
+
+SETTINGS = Settings(approvals_table_name="approvals", directory_table_name="directory")
+
+
+def event(claims: dict[str, Any], body: str | None = None) -> APIGatewayProxyEventV2:
+    return APIGatewayProxyEventV2(
+        {
+            "requestContext": {"authorizer": {"jwt": {"claims": claims}}},
+            "body": body,
+            "isBase64Encoded": False,
+        }
+    )
+
+
+CLAIMS = {"sub": "ann", "tenant": "acme", "scope": "approval.approval_manage_own"}
+
+
+def test_missing_field_message_matches_the_contract_example() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        parse_body(
+            event(CLAIMS, '{"resourceId": "c", "action": "CHECKOUT", "approver": {"userId": "x"}}'),
+            CreateApprovalRequest,
+        )
+    assert raised.value.message == "Problem with validation"
+    assert [detail.message for detail in raised.value.details] == ["resourceType: cannot be null"]
+
+
+def test_error_body_has_code_status_message_and_error_code() -> None:
+    response = error_response(ValidationFailed(details=[]))
+    assert response.status_code == 400
+    assert (
+        response.body
+        == '{"code":400,"status":"Bad Request","message":"Problem with validation","errorCode":"APPROVAL-400001"}'
+    )
+
+
+def test_401_body_is_the_oauth_fault() -> None:
+    response = error_response(InvalidAccessToken())
+    assert response.body == (
+        '{"fault":{"faultstring":"Invalid access token","detail":{"errorcode":"oauth.v2.InvalidAccessToken"}}}'
+    )
+
+
+@pytest.mark.parametrize("error", [Forbidden(), PayloadTooLarge()])
+def test_errors_without_error_code_omit_it(error: ApprovalError) -> None:
+    assert "errorCode" not in str(error_response(error).body)
+
+
+def test_decimals_are_written_exactly() -> None:
+    assert dumps({"amount": Decimal("10.10")}) == '{"amount":10.10}'
+
+
+def test_groups_claim_flattened_by_api_gateway_is_read_as_a_list() -> None:
+    caller = authorize(event({**CLAIMS, "cognito:groups": "[B2B_BUYER B2B_ADMIN]"}), SETTINGS, "acme", MANAGE_SCOPES)
+    assert caller.groups == frozenset({"B2B_BUYER", "B2B_ADMIN"})
+
+
+def test_token_without_groups_claim_leaves_groups_to_the_directory() -> None:
+    assert authorize(event(CLAIMS), SETTINGS, "acme", MANAGE_SCOPES).groups is None
+
+
+def test_claim_names_are_configuration() -> None:
+    settings = SETTINGS.model_copy(update={"tenant_claim": "custom:tenant", "groups_claim": "roles"})
+    claims = {
+        "sub": "ann",
+        "custom:tenant": "acme",
+        "scope": "approval.approval_manage",
+        "roles": ["B2B_REQUESTER"],
+    }
+    caller = authorize(event(claims), settings, "acme", MANAGE_SCOPES)
+    assert (caller.tenant, caller.groups) == ("acme", frozenset({"B2B_REQUESTER"}))
