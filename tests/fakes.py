@@ -9,28 +9,55 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from approval_core.domain.errors import AlreadyApproved, ApprovalAlreadyExists
-from approval_core.domain.models import Approval, Status
+from approval_core.domain.errors import AlreadyApproved, ApprovalAlreadyExists, ApprovalFinished, ConcurrentModification
+from approval_core.domain.models import Approval, ResourceApproval, Status
 from approval_core.domain.reference import Cart, Customer
 
 FREE_STATUSES = {Status.DECLINED, Status.EXPIRED, Status.CLOSED}
+LockKey = tuple[str, str, str, str]
 
 
 class InMemoryApprovalStore:
     def __init__(self) -> None:
         self.approvals: dict[tuple[str, str], Approval] = {}
-        self.locks: dict[tuple[str, str, str, str], Approval] = {}
+        self.locks: dict[LockKey, str] = {}
         self.requests = 0
 
     def get(self, tenant: str, approval_id: str) -> Approval | None:
         self.requests += 1
-        found = self.approvals.get((tenant, approval_id))
-        return copy.deepcopy(found)
+        return copy.deepcopy(self.approvals.get((tenant, approval_id)))
+
+    def latest_for_resource(
+        self, tenant: str, resource_type: str, resource_id: str, action: str
+    ) -> ResourceApproval | None:
+        self.requests += 1
+        approval_id = self.locks.get((tenant, resource_type, resource_id, action))
+        if approval_id is None:
+            return None
+        latest = self.approvals[(tenant, approval_id)]
+        return ResourceApproval(
+            approvalId=latest.id,
+            status=latest.status,
+            expiryDate=latest.expiryDate,
+            requestorId=latest.requestor.userId,
+            approverId=latest.approver.userId,
+        )
+
+    def list_for_participant(self, tenant: str, user_id: str, limit: int | None) -> list[Approval]:
+        self.requests += 1
+        mine = [
+            approval
+            for (approval_tenant, _), approval in self.approvals.items()
+            if approval_tenant == tenant and approval.is_participant(user_id)
+        ]
+        mine.sort(key=lambda approval: (approval.metadata.createdAt, approval.id), reverse=True)
+        return copy.deepcopy(mine[:limit] if limit is not None else mine)
 
     def create(self, tenant: str, approval: Approval, now: str) -> None:
         self.requests += 1
         lock_key = (tenant, approval.resourceType, approval.resource.id, approval.action)
-        holder = self.locks.get(lock_key)
+        holder_id = self.locks.get(lock_key)
+        holder = self.approvals[(tenant, holder_id)] if holder_id else None
         if holder is not None and not (
             holder.status in FREE_STATUSES or (holder.status is Status.PENDING and holder.expiryDate <= now)
         ):
@@ -40,7 +67,16 @@ class InMemoryApprovalStore:
         if (tenant, approval.id) in self.approvals:
             raise ApprovalAlreadyExists()
         self.approvals[(tenant, approval.id)] = copy.deepcopy(approval)
-        self.locks[lock_key] = self.approvals[(tenant, approval.id)]
+        self.locks[lock_key] = approval.id
+
+    def update(self, tenant: str, approval: Approval, expected_version: int, now: str) -> None:
+        self.requests += 1
+        stored = self.approvals[(tenant, approval.id)]
+        if stored.status is not Status.PENDING or stored.expiryDate <= now:
+            raise ApprovalFinished()
+        if stored.metadata.version != expected_version:
+            raise ConcurrentModification()
+        self.approvals[(tenant, approval.id)] = copy.deepcopy(approval)
 
 
 class InMemoryDirectory:
@@ -51,6 +87,10 @@ class InMemoryDirectory:
     def get_customers(self, tenant: str, customer_ids: Iterable[str]) -> dict[str, Customer]:
         self.requests += 1
         return {cid: self.customers[cid] for cid in customer_ids if cid in self.customers}
+
+    def get_members(self, tenant: str, company_id: str) -> list[Customer]:
+        self.requests += 1
+        return [customer for customer in self.customers.values() if company_id in customer.company_ids]
 
 
 class InMemoryCartSource:

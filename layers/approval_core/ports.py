@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from approval_core.domain.models import Approval
+from approval_core.domain.models import Approval, ResourceApproval
 from approval_core.domain.reference import Cart, Customer
 
 
@@ -23,11 +23,36 @@ class ApprovalStore(Protocol):
         """
         ...
 
+    def update(self, tenant: str, approval: Approval, expected_version: int, now: str) -> None:
+        """Replace the approval with its next version, with its participants' copies and the
+        resource's lock, atomically; only while the stored one is PENDING, not overdue at
+        ``now`` (rule 7) and at ``expected_version`` (rule 9).
+
+        Raises ApprovalFinished or ConcurrentModification, told apart from the item the failed
+        condition returns, not from a second read.
+        """
+        ...
+
+    def latest_for_resource(
+        self, tenant: str, resource_type: str, resource_id: str, action: str
+    ) -> ResourceApproval | None:
+        """The resource's most recent approval. One read."""
+        ...
+
+    def list_for_participant(self, tenant: str, user_id: str, limit: int | None) -> list[Approval]:
+        """The approvals the customer takes part in, newest first; the first ``limit`` of them,
+        or all when ``limit`` is None."""
+        ...
+
 
 class Directory(Protocol):
     def get_customers(self, tenant: str, customer_ids: Iterable[str]) -> dict[str, Customer]:
         """The customers the directory knows among ``customer_ids``, by id, with their companies.
         One batch read."""
+        ...
+
+    def get_members(self, tenant: str, company_id: str) -> list[Customer]:
+        """The customers of a company, with their groups. One query."""
         ...
 
 

@@ -1,47 +1,84 @@
 """The use cases. Each takes the caller and a validated request, applies the rules of
-``domain.rules`` to what the ports return, and either returns a result or raises the contract's
-error. Nothing here knows about Lambda, HTTP or DynamoDB."""
+``domain.rules`` and ``domain.patch`` to what the ports return, and either returns a result or
+raises the contract's error. Nothing here knows about Lambda, HTTP or DynamoDB."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
-from approval_core.domain import rules
+from approval_core.domain import patch, rules
 from approval_core.domain.caller import Caller
 from approval_core.domain.clock import iso, iso_after, utc_now
-from approval_core.domain.errors import ApprovalNotFound
+from approval_core.domain.errors import (
+    ApprovalFinished,
+    ApprovalNotFound,
+    ConcurrentModification,
+    NoCompany,
+    NoPermission,
+    ValidationFailed,
+)
 from approval_core.domain.models import (
     Approval,
+    ApproverCandidate,
     CreateApprovalRequest,
     HistoryAction,
     HistoryEntry,
     Metadata,
+    PermittedAnswer,
     Person,
+    ResourceQuery,
     Status,
 )
+from approval_core.domain.query import Query, SortKey, paginate, sort_documents
 from approval_core.domain.reference import Customer
-from approval_core.ports import ApprovalStore, CustomersAndCart
+from approval_core.domain.validation import validate
+from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, SeparateReads
 
 DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    query: Query
+    sort: list[SortKey]
+    page_number: int = 1
+    page_size: int = 60
+    with_total: bool = False
+    default_sort: bool = True
+
+
+@dataclass(frozen=True)
+class ApprovalPage:
+    approvals: list[dict[str, Any]]
+    total: int | None
 
 
 @dataclass
 class ApprovalService:
     store: ApprovalStore
-    directory: CustomersAndCart
+    directory: Directory
+    carts: CartSource
+    # Where the directory and the cart source share a store, one read serves both.
+    reads: CustomersAndCart | None = None
     expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
     clock: Callable[[], datetime] = utc_now
+    _reads: CustomersAndCart = field(init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self._reads = self.reads or SeparateReads(self.directory, self.carts)
+
+    # ------------------------------------------------------------------ create
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
         """Ask an approver to approve the caller's cart (rules 1 to 5). Returns the new id."""
         now = self.clock()
-        customers, cart = self.directory.get_customers_and_cart(
+        customers, cart = self._reads.get_customers_and_cart(
             caller.tenant, {caller.user_id, request.approver.userId}, request.resourceId
         )
-        requestor = _as_token_says(customers.get(caller.user_id) or Customer(id=caller.user_id), caller)
+        requestor = self._caller_as_customer(customers, caller)
 
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)
@@ -51,10 +88,7 @@ class ApprovalService:
         company = rules.rule_3_company_of_approval(requestor, cart, approver)
         rules.rule_4_needs_approval(requestor, cart, company)
         approver = rules.rule_3_4_approver_assignable(
-            requestor,
-            approver,
-            company,
-            buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company),
+            requestor, approver, company, buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company)
         )
 
         created_at = iso(now)
@@ -72,28 +106,151 @@ class ApprovalService:
             metadata=Metadata(createdAt=created_at, modifiedAt=created_at, version=1),
             history=[
                 HistoryEntry(
-                    at=created_at,
-                    by=caller.user_id,
-                    action=HistoryAction.CREATED,
-                    status=Status.PENDING,
-                    version=1,
+                    at=created_at, by=caller.user_id, action=HistoryAction.CREATED, status=Status.PENDING, version=1
                 )
             ],
         )
         self.store.create(caller.tenant, approval, now=created_at)  # rule 5
         return approval.id
 
+    # ------------------------------------------------------------------ read
     def get_approval(self, caller: Caller, approval_id: str) -> Approval:
         """One approval, for its requestor or approver only (rule 6), as of now (rule 13)."""
+        return rules.rule_13_effective(self._visible(caller, approval_id), iso(self.clock()))
+
+    def list_approvals(self, caller: Caller, request: ListRequest) -> ApprovalPage:
+        """The caller's approvals (rule 6) as of now (rule 13), filtered, sorted and paged.
+
+        Without a filter, a custom sort or a total, the newest approvals are all a page needs, so
+        only as many are read as the page ends at, however many the caller has.
+        """
+        reads_everything = not request.default_sort or request.with_total or bool(request.query.terms)
+        limit = None if reads_everything else request.page_number * request.page_size
+        now = iso(self.clock())
+        documents = [
+            rules.rule_13_effective(approval, now).model_dump(mode="python", exclude_none=True)
+            for approval in self.store.list_for_participant(caller.tenant, caller.user_id, limit)
+        ]
+        matching = [document for document in documents if request.query.matches(document)]
+        ordered = sort_documents(matching, request.sort)
+        page = paginate(ordered, request.page_number, request.page_size)
+        return ApprovalPage(approvals=list(page), total=len(matching) if request.with_total else None)
+
+    # ------------------------------------------------------------------ change
+    def update_approval(self, caller: Caller, approval_id: str, body: Any, if_match: str | None = None) -> None:
+        """PATCH: JSON Patch operations by a participant (rules 7, 8, 9), all or none."""
+        now = self.clock()
+        stored = self._visible(caller, approval_id)
+        self._still_pending(stored, iso(now))
+        role = patch.Role.REQUESTOR if caller.user_id == stored.requestor.userId else patch.Role.APPROVER
+        operations = patch.parse_operations(body)
+        patch.check_paths(operations)
+        patch.rule_8_check_rights(operations, role)
+        new_status = patch.rule_8_new_status(operations, role)
+        patched = validate(patch.apply(_document(stored), operations), Approval)
+        _rule_9_if_match(stored, if_match)
+        action = HistoryAction(new_status) if new_status else HistoryAction.UPDATED
+        self._save(caller, stored, patched, action, now)
+
+    def close_approval(self, caller: Caller, approval_id: str) -> None:
+        """DELETE: the requestor closes a PENDING approval; the document stays (rule 10)."""
+        now = self.clock()
+        stored = self._visible(caller, approval_id)
+        if caller.user_id != stored.requestor.userId:
+            raise NoPermission("Only the requestor can close an approval")
+        try:
+            self._still_pending(stored, iso(now))
+            self._save(caller, stored, stored.model_copy(update={"status": Status.CLOSED}), HistoryAction.CLOSED, now)
+        except ApprovalFinished:
+            raise ValidationFailed("Only a PENDING approval can be closed") from None
+
+    # ------------------------------------------------------------------ questions about a cart
+    def permitted(self, caller: Caller, request: ResourceQuery) -> PermittedAnswer:
+        """Rule 11: may the caller check this cart out now?"""
+        customers, cart = self._reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
+        customer = self._caller_as_customer(customers, caller)
+        if not customer.company_ids:
+            raise NoCompany()
+        latest = self.store.latest_for_resource(caller.tenant, request.resourceType, request.resourceId, request.action)
+        denied = PermittedAnswer(action=request.action, permitted=False)
+        if cart is None:
+            return denied
+        is_admin = rules.is_admin_of_cart_company(customer, cart)
+        knows_it = cart.customerId == customer.id or (latest is not None and latest.is_participant(customer.id))
+        if not knows_it:
+            return denied.model_copy(update={"permitted": is_admin})
+        status = rules.rule_13_status(latest.status, latest.expiryDate, iso(self.clock())) if latest else None
+        permitted = is_admin or rules.is_buyer_within_limit(customer, cart) or status is Status.APPROVED
+        return PermittedAnswer(
+            action=request.action,
+            permitted=permitted,
+            status=status,
+            approvalId=latest.approvalId if latest else None,
+        )
+
+    def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
+        """Rule 12: who in the caller's company could approve this cart (never the caller)."""
+        customers, cart = self._reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
+        requestor = self._caller_as_customer(customers, caller)
+        rules.caller_company_exists(requestor)
+        cart = rules.resource_exists(cart, request.resourceId)
+        rules.rule_2_owns_resource(requestor, cart)
+        companies = rules.rule_12_candidate_companies(requestor, cart)
+        candidates: dict[str, Customer] = {}
+        for company in companies:
+            allowed = rules.approver_groups(buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company))
+            for member in self.directory.get_members(caller.tenant, company.id):
+                if member.id != requestor.id and member.in_group(*allowed):
+                    candidates.setdefault(member.id, member)
+        ordered = sorted(candidates.values(), key=lambda c: (c.last_name or "", c.first_name or "", c.id))
+        return [ApproverCandidate(userId=c.id, firstName=c.first_name, lastName=c.last_name) for c in ordered]
+
+    # ------------------------------------------------------------------ helpers
+    def _visible(self, caller: Caller, approval_id: str) -> Approval:
         approval = self.store.get(caller.tenant, approval_id)
         if approval is None or not rules.rule_6_visible_to(approval, caller.user_id):
             raise ApprovalNotFound(f"Approval {approval_id} does not exist")
-        return rules.rule_13_effective(approval, iso(self.clock()))
+        return approval
+
+    @staticmethod
+    def _still_pending(approval: Approval, now: str) -> None:
+        """Rule 7 (and 13): a finished or overdue approval cannot change."""
+        if rules.rule_13_effective(approval, now).status is not Status.PENDING:
+            raise ApprovalFinished()
+
+    def _save(self, caller: Caller, stored: Approval, changed: Approval, action: HistoryAction, now: datetime) -> None:
+        """Rule 9: the next version, with its history entry, written only over the version read."""
+        version = stored.metadata.version + 1
+        at = iso(now)
+        entry = HistoryEntry(at=at, by=caller.user_id, action=action, status=changed.status, version=version)
+        next_version = changed.model_copy(
+            update={
+                "metadata": Metadata(createdAt=stored.metadata.createdAt, modifiedAt=at, version=version),
+                "history": [*stored.history, entry],
+            }
+        )
+        self.store.update(caller.tenant, next_version, expected_version=stored.metadata.version, now=at)
+
+    @staticmethod
+    def _caller_as_customer(customers: dict[str, Customer], caller: Caller) -> Customer:
+        """Groups come from the token's groups claim when it has one, else from the directory."""
+        customer = customers.get(caller.user_id) or Customer(id=caller.user_id)
+        return customer if caller.groups is None else replace(customer, groups=caller.groups)
 
 
-def _as_token_says(customer: Customer, caller: Caller) -> Customer:
-    """Groups come from the token's groups claim when it has one, else from the directory."""
-    return customer if caller.groups is None else replace(customer, groups=caller.groups)
+def _rule_9_if_match(stored: Approval, if_match: str | None) -> None:
+    """Rule 9: ``If-Match: <version>`` must name the stored version (ETag quotes allowed)."""
+    if if_match is None:
+        return
+    expected = if_match.strip().removeprefix("W/").strip('"')
+    if expected != str(stored.metadata.version):
+        raise ConcurrentModification(
+            f"If-Match names version {expected[:20]}, the approval is at version {stored.metadata.version}"
+        )
+
+
+def _document(approval: Approval) -> dict[str, Any]:
+    return approval.model_dump(mode="python", exclude_none=True)
 
 
 def _person(customer: Customer) -> Person:

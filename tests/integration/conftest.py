@@ -8,6 +8,7 @@ import copy
 import importlib.util
 import json
 import os
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,15 @@ import pytest
 from tests.world import CARTS, COMPANIES, CUSTOMERS
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = {"CreateApprovalFunction": "create_approval", "GetApprovalFunction": "get_approval"}
+FUNCTIONS = {
+    "CreateApprovalFunction": "create_approval",
+    "GetApprovalFunction": "get_approval",
+    "ListApprovalsFunction": "list_approvals",
+    "UpdateApprovalFunction": "update_approval",
+    "CloseApprovalFunction": "close_approval",
+    "CheckPermittedFunction": "check_permitted",
+    "SearchUsersFunction": "search_users",
+}
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +137,7 @@ def invoke(handlers: dict[str, ModuleType], tenant: str) -> Invoke:
         path_tenant: str | None = None,
         claims: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         event = sample_event(FUNCTIONS[function])
         path_tenant = tenant if path_tenant is None else path_tenant
@@ -137,15 +147,19 @@ def invoke(handlers: dict[str, ModuleType], tenant: str) -> Invoke:
             event_claims.update(claims)
             for name in [key for key, value in claims.items() if value is None]:
                 del event_claims[name]
-        path = f"/approval/{path_tenant}/approvals"
+        route = event["routeKey"].split(" ", 1)[1]
         event["pathParameters"] = {"tenant": path_tenant}
-        if function == "GetApprovalFunction":
-            path += f"/{approval_id}"
+        if "{approvalId}" in route:
             event["pathParameters"]["approvalId"] = approval_id
+        path = route.replace("{tenant}", path_tenant).replace("{approvalId}", str(approval_id))
         event["rawPath"] = event["requestContext"]["http"]["path"] = path
         if body is not None or raw_body is not None:
             event["body"] = raw_body if raw_body is not None else json.dumps(body)
-        event["headers"].update(headers or {})
+        if query is not None:
+            event["queryStringParameters"] = query or None
+            event["rawQueryString"] = urllib.parse.urlencode(query)
+        event["headers"] = {k: v for k, v in event["headers"].items() if k not in ("if-match", "x-total-count")}
+        event["headers"].update({name.lower(): value for name, value in (headers or {}).items()})
         response = handlers[function].lambda_handler(event, LambdaContext())
         response["json"] = json.loads(response["body"]) if response.get("body") else None
         return response

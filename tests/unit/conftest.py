@@ -6,7 +6,6 @@ import pytest
 
 from approval_core.domain.caller import Caller
 from approval_core.domain.models import CreateApprovalRequest
-from approval_core.ports import SeparateReads
 from approval_core.service import ApprovalService
 from tests.fakes import InMemoryApprovalStore, InMemoryCartSource, InMemoryDirectory
 from tests.world import CARTS, CUSTOMERS, TENANT, create_body
@@ -37,7 +36,8 @@ def store() -> InMemoryApprovalStore:
 def service(store: InMemoryApprovalStore, clock: Clock) -> ApprovalService:
     return ApprovalService(
         store=store,
-        directory=SeparateReads(InMemoryDirectory(CUSTOMERS), InMemoryCartSource(CARTS)),
+        directory=InMemoryDirectory(CUSTOMERS),
+        carts=InMemoryCartSource(CARTS),
         expiry_seconds=3600,
         clock=clock,
     )

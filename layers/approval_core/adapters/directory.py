@@ -55,6 +55,23 @@ class DynamoDirectory:
                 customers[customer.id] = customer
         return customers, cart
 
+    def get_members(self, tenant: str, company_id: str) -> list[Customer]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "PK = :company AND begins_with(SK, :members)",
+            "ExpressionAttributeValues": to_item(
+                {":company": keys.company_partition(tenant, company_id), ":members": keys.MEMBER_PREFIX}
+            ),
+            "ConsistentRead": True,
+        }
+        members: list[Customer] = []
+        while True:
+            response = self._client.query(**query)
+            members.extend(_member(from_item(item), company_id) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return members
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def _batch_get(self, wanted: list[keys.Key]) -> Iterable[dict[str, Any]]:
         if not wanted:
             return
@@ -130,6 +147,16 @@ def _member_record(customer: Customer) -> dict[str, Any]:
         "lastName": customer.last_name,
         "groups": sorted(customer.groups),
     }
+
+
+def _member(record: dict[str, Any], company_id: str) -> Customer:
+    return Customer(
+        id=record["id"],
+        first_name=record.get("firstName"),
+        last_name=record.get("lastName"),
+        groups=frozenset(record.get("groups", [])),
+        company_ids=(company_id,),
+    )
 
 
 def _company(record: dict[str, Any]) -> Company:

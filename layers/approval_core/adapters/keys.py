@@ -20,7 +20,10 @@ def approval(tenant: str, approval_id: str) -> Key:
 
 def participation(tenant: str, user_id: str, created_at: str, approval_id: str) -> Key:
     """A participant's copy of an approval: one partition per customer, newest last."""
-    return {"PK": participant_partition(tenant, user_id), "SK": f"APPROVAL#{created_at}#{approval_id}"}
+    return {"PK": participant_partition(tenant, user_id), "SK": f"{PARTICIPATION_PREFIX}{created_at}#{approval_id}"}
+
+
+PARTICIPATION_PREFIX = "APPROVAL#"
 
 
 def participant_partition(tenant: str, user_id: str) -> str:
@@ -48,7 +51,10 @@ def company(tenant: str, company_id: str) -> Key:
 
 
 def company_member(tenant: str, company_id: str, customer_id: str) -> Key:
-    return {"PK": company_partition(tenant, company_id), "SK": f"MEMBER#{customer_id}"}
+    return {"PK": company_partition(tenant, company_id), "SK": f"{MEMBER_PREFIX}{customer_id}"}
+
+
+MEMBER_PREFIX = "MEMBER#"
 
 
 def company_partition(tenant: str, company_id: str) -> str:

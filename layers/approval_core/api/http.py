@@ -8,7 +8,7 @@ tenant, body, then the use case's own rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -16,7 +16,7 @@ import simplejson
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from approval_core.api.observability import logger
 from approval_core.api.settings import Settings
@@ -29,6 +29,9 @@ from approval_core.domain.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
+from approval_core.domain.query import QueryError, parse_query, parse_sort
+from approval_core.domain.validation import validate
+from approval_core.service import ListRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -111,6 +114,11 @@ def _claim_list(value: Any) -> list[str]:
 # --------------------------------------------------------------------------- the body
 def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
     """The request body as ``model``; any problem is APPROVAL-400001 naming the field."""
+    return validate(parse_json(event), model)
+
+
+def parse_json(event: APIGatewayProxyEventV2) -> Any:
+    """The request body as JSON, numbers as ``Decimal``; APPROVAL-400001 when it is not JSON."""
     raw = event.decoded_body
     if not raw:
         raise ValidationFailed("The request body is empty", [ErrorDetail(message="body: cannot be null")])
@@ -121,27 +129,36 @@ def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
             "Malformed JSON",
             [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")],
         ) from None
-    return validate(document, model)
+    return document
 
 
-def validate(document: Any, model: type[ModelT]) -> ModelT:
+def parse_list_request(event: APIGatewayProxyEventV2) -> ListRequest:
+    """The list's query parameters (APPROVAL-400001 naming the parameter when one is bad)."""
+    params = event.query_string_parameters or {}
     try:
-        return model.model_validate(document)
-    except ValidationError as error:
-        raise ValidationFailed(details=list(_validation_details(error.errors()))) from None
+        query = parse_query(params.get("q"))
+        sort = parse_sort(params.get("sort"))
+    except QueryError as error:
+        parameter = str(error).split(":", 1)[0]
+        raise ValidationFailed(str(error), [ErrorDetail(field=parameter, message=str(error))]) from None
+    return ListRequest(
+        query=query,
+        sort=sort,
+        page_number=_int_parameter(params, "pageNumber", default=1, low=1, high=1_000_000),
+        page_size=_int_parameter(params, "pageSize", default=60, low=1, high=60),
+        with_total=(event.headers.get("x-total-count") or "").strip().lower() == "true",
+        default_sort=not (params.get("sort") or "").strip(),
+    )
 
 
-def _validation_details(errors: Iterable[Mapping[str, Any]]) -> Iterable[ErrorDetail]:
-    for error in errors:
-        field = ".".join(str(part) for part in error["loc"]) or "body"
-        kind = error["type"]
-        if kind == "missing":
-            text = "cannot be null"
-        elif kind == "extra_forbidden":
-            text = "is not a known property"
-        else:
-            text = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
-        yield ErrorDetail(field=field, type=kind, message=f"{field}: {text}")
+def _int_parameter(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
+        message = f"{name}: must be an integer from {low} to {high}"
+        raise ValidationFailed(message, [ErrorDetail(field=name, message=message)])
+    return int(raw)
 
 
 # --------------------------------------------------------------------------- responses

@@ -25,8 +25,11 @@ def dynamodb_client() -> DynamoDBClient:
 def approval_service() -> ApprovalService:
     config = settings()
     client = dynamodb_client()
+    directory = DynamoDirectory(client, config.directory_table_name)
     return ApprovalService(
         store=DynamoApprovalStore(client, config.approvals_table_name),
-        directory=DynamoDirectory(client, config.directory_table_name),
+        directory=directory,
+        carts=directory,
+        reads=directory,
         expiry_seconds=config.approval_expiry_seconds,
     )

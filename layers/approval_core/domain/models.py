@@ -216,3 +216,29 @@ class ResourceQuery(Model):
     resourceType: ResourceType
     resourceId: Identifier
     action: Action
+
+
+class ResourceApproval(Model):
+    """The most recent approval of a resource, as the resource's lock records it."""
+
+    approvalId: str
+    status: Status
+    expiryDate: str
+    requestorId: str
+    approverId: str
+
+    def is_participant(self, user_id: str) -> bool:
+        return user_id in (self.requestorId, self.approverId)
+
+
+class PermittedAnswer(Model):
+    action: Action
+    permitted: bool
+    status: Status | None = None
+    approvalId: str | None = None
+
+
+class ApproverCandidate(Model):
+    userId: str
+    firstName: str | None = None
+    lastName: str | None = None

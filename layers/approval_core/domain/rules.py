@@ -95,10 +95,15 @@ def rule_3_4_approver_assignable(
         raise ApproverNotAssignable("The requestor cannot be their own approver")
     if company.id not in approver.company_ids:
         raise ApproverNotAssignable(f"The approver does not belong to company {company.id}")
-    allowed = (B2B_ADMIN,) if buyer_above_limit else (B2B_ADMIN, B2B_BUYER)
+    allowed = approver_groups(buyer_above_limit)
     if not approver.in_group(*allowed):
         raise ApproverNotAssignable(f"The approver must be in {' or '.join(allowed)}")
     return approver
+
+
+def approver_groups(buyer_above_limit: bool) -> tuple[str, ...]:
+    """Rules 3 and 4: who may approve: admins and buyers; for a buyer above the limit, admins."""
+    return (B2B_ADMIN,) if buyer_above_limit else (B2B_ADMIN, B2B_BUYER)
 
 
 def is_buyer_above_limit(requestor: Customer, cart: Cart, company: Company) -> bool:
@@ -110,8 +115,50 @@ def rule_6_visible_to(approval: Approval | None, user_id: str) -> bool:
     return approval is not None and approval.is_participant(user_id)
 
 
-def rule_13_effective(approval: Approval, now_iso: str) -> Approval:
+def rule_11_cart_company(customer: Customer, cart: Cart) -> Company | None:
+    """The company a cart belongs to, as far as the caller can tell: the cart's, else the caller's
+    only one."""
+    if cart.companyId is not None:
+        return customer.companies.get(cart.companyId)
+    if cart.customerId == customer.id and len(customer.company_ids) == 1:
+        return customer.companies.get(customer.company_ids[0])
+    return None
+
+
+def is_admin_of_cart_company(customer: Customer, cart: Cart) -> bool:
+    """Rule 11: a B2B_ADMIN of the cart's company is permitted without an approval."""
+    return customer.in_group(B2B_ADMIN) and rule_11_cart_company(customer, cart) is not None
+
+
+def is_buyer_within_limit(customer: Customer, cart: Cart) -> bool:
+    """Rule 11: a B2B_BUYER whose own cart is within the company limit may check out."""
+    if not customer.in_group(B2B_BUYER) or cart.customerId != customer.id:
+        return False
+    company = rule_11_cart_company(customer, cart)
+    return company is not None and within_approval_limit(cart, company)
+
+
+def rule_12_candidate_companies(requestor: Customer, cart: Cart) -> list[Company]:
+    """Rule 12 (with rule 3): the companies whose members could approve the cart: the cart's,
+    else each of the requestor's (the approver chosen decides which one the approval is for)."""
+    if cart.companyId is not None:
+        if cart.companyId not in requestor.company_ids:
+            raise NoPermission(f"Cart {cart.id} belongs to a company the caller is not in")
+        company_ids: tuple[str, ...] = (cart.companyId,)
+    else:
+        company_ids = requestor.company_ids
+    companies = [requestor.companies[cid] for cid in company_ids if cid in requestor.companies]
+    if not companies:
+        raise CompanyNotFound(f"Company {company_ids[0]} does not exist")
+    return companies
+
+
+def rule_13_status(status: Status, expiry_date: str, now_iso: str) -> Status:
     """Rule 13: an overdue PENDING approval reads as EXPIRED before the sweep writes it."""
-    if approval.status is Status.PENDING and approval.expiryDate <= now_iso:
-        return approval.model_copy(update={"status": Status.EXPIRED})
-    return approval
+    return Status.EXPIRED if status is Status.PENDING and expiry_date <= now_iso else status
+
+
+def rule_13_effective(approval: Approval, now_iso: str) -> Approval:
+    """Rule 13, on a whole approval."""
+    status = rule_13_status(approval.status, approval.expiryDate, now_iso)
+    return approval if status is approval.status else approval.model_copy(update={"status": status})

@@ -1,0 +1,37 @@
+"""GET /approval/{tenant}/approvals: the caller's approvals, filtered, sorted and paged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from approval_core.api.http import READ_SCOPES, authorize, json_response, new_resolver, parse_list_request
+from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.settings import settings
+from approval_core.api.wiring import approval_service
+
+config = settings()
+service = approval_service()
+app = new_resolver()
+
+
+@app.get("/approval/<tenant>/approvals")
+@tracer.capture_method(capture_response=False)
+def list_approvals(tenant: str) -> Response[str]:
+    caller = authorize(app.current_event, config, tenant, READ_SCOPES)
+    page = service.list_approvals(caller, parse_list_request(app.current_event))
+    metrics.add_metric(name="ApprovalsListed", unit=MetricUnit.Count, value=1)
+    headers = {} if page.total is None else {"X-Total-Count": str(page.total)}
+    return json_response(200, page.approvals, headers=headers)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

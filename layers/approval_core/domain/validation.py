@@ -1,0 +1,33 @@
+"""Validation of documents against the models, as the contract's 400001 details."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from approval_core.domain.errors import ErrorDetail, ValidationFailed
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate(document: Any, model: type[ModelT], prefix: str = "") -> ModelT:
+    """``document`` as ``model``, or APPROVAL-400001 with one detail per problem, naming its field."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise ValidationFailed(details=list(_details(error.errors(), prefix))) from None
+
+
+def _details(errors: Iterable[Mapping[str, Any]], prefix: str) -> Iterable[ErrorDetail]:
+    for error in errors:
+        field = prefix + ".".join(str(part) for part in error["loc"]) or "body"
+        kind = error["type"]
+        if kind == "missing":
+            text = "cannot be null"
+        elif kind == "extra_forbidden":
+            text = "is not a known property"
+        else:
+            text = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
+        yield ErrorDetail(field=field, type=kind, message=f"{field}: {text}")
