@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from approval_core.api.http import READ_SCOPES, authorize, json_response, new_resolver, parse_body
-from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.http import READ_SCOPES, authorize, json_response, lambda_entry_point, new_resolver, parse_body
+from approval_core.api.observability import metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service
 from approval_core.domain.models import ResourceQuery
@@ -29,8 +25,4 @@ def check_permitted(tenant: str) -> Response[str]:
     return json_response(200, answer.model_dump(mode="python", exclude_none=True))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_entry_point(app)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from approval_core.api.http import MANAGE_SCOPES, authorize, json_response, new_resolver, parse_json
-from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.http import MANAGE_SCOPES, authorize, lambda_entry_point, new_resolver, no_content, parse_json
+from approval_core.api.observability import metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service
 
@@ -26,11 +22,7 @@ def update_approval(tenant: str, approval_id: str) -> Response[str]:
     body = parse_json(app.current_event)
     service.update_approval(caller, approval_id, body, if_match=app.current_event.headers.get("if-match"))
     metrics.add_metric(name="ApprovalUpdated", unit=MetricUnit.Count, value=1)
-    return json_response(204)
+    return no_content()
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = lambda_entry_point(app)

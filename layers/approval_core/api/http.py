@@ -8,17 +8,19 @@ tenant, body, then the use case's own rules.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import simplejson
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from approval_core.api.observability import logger
+from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
 from approval_core.domain.errors import (
@@ -34,6 +36,7 @@ from approval_core.domain.validation import validate
 from approval_core.service import ListRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
@@ -62,6 +65,19 @@ def new_resolver() -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(serializer=dumps)
     _install_error_handlers(app)
     return app
+
+
+def lambda_entry_point(app: APIGatewayHttpResolver) -> LambdaHandler:
+    """The function's handler: the resolver under the Powertools decorator stack (correlation id
+    from the API Gateway request id, tracing without capturing responses, metrics flushed)."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return cast(LambdaHandler, lambda_handler)
 
 
 # --------------------------------------------------------------------------- the caller
@@ -162,6 +178,10 @@ def _int_parameter(params: Mapping[str, str], name: str, default: int, low: int,
 
 
 # --------------------------------------------------------------------------- responses
+def no_content() -> Response[str]:
+    return Response(status_code=204, body="")
+
+
 def json_response(status: int, body: Any = None, headers: Mapping[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status,
