@@ -1,0 +1,346 @@
+"""Run the approval service of template.yaml on this machine: serve it over HTTP, mint tokens it
+accepts, seed its store, invoke one function (the contract's "Local mode")."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from approval_core.adapters.dynamodb import make_client
+
+from .dynamo import EmbeddedDynamoDB, StoreError, ensure_tables, use_test_credentials
+from .functions import FunctionLoadError, FunctionRuntime
+from .gateway import Gateway
+from .scheduler import Scheduler, scheduled_event
+from .seed import DEMO_SEED, Seed, SeedError, load_seed, read_seed, summary
+from .state import publish_server, running_server, state_dir, withdraw_server
+from .template import Template, TemplateError, find_root, load_template
+from .tokens import DEFAULT_SCOPES, ClaimNames, load_signing_key, mint
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+log = logging.getLogger("approvals_local")
+
+DIRECTORY_TABLE = "DirectoryTable"  # the template's table that holds the directory and the carts
+USAGE_ERROR = 2
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _log_to_stderr()
+    try:
+        return int(args.command(args))
+    except CliError as error:
+        print(f"approvals-local: {error}", file=sys.stderr)
+        return error.code
+    except TemplateError as error:
+        print(f"approvals-local: template.yaml: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# --------------------------------------------------------------------------- serve
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # the gateway logs each request itself, with its duration
+
+
+def serve(args: argparse.Namespace) -> int:
+    template = _template()
+    seeds = _read_seeds(args.seed or [DEMO_SEED])
+    use_test_credentials()
+    key = load_signing_key(state_dir())
+    with contextlib.ExitStack() as stack:
+        endpoint = args.dynamodb_endpoint or stack.enter_context(EmbeddedDynamoDB()).endpoint
+        _prepare_store(make_client(endpoint), template, seeds)
+        runtime = FunctionRuntime(template, endpoint)
+        _load_functions(runtime)
+        server = _listen(args.host, args.port, Gateway(template.routes, runtime, key))
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        url = f"http://{host}:{server.server_address[1]}"
+        publish_server(endpoint, url)
+        stack.callback(withdraw_server)
+        serving = threading.Thread(target=server.serve_forever, name="approvals-local-http", daemon=True)
+        serving.start()
+        schedules = [schedule for function in template.functions.values() for schedule in function.schedules]
+        scheduler = Scheduler(schedules, runtime, args.schedule_interval)
+        stop = _stop_on_signals()
+        print(f"listening on {url}", flush=True)
+        tenant, user = _example_caller(seeds)
+        print(f"get a token: approvals-local token --tenant {tenant} --user {user}", flush=True)
+        scheduler.start()
+        stop.wait()
+        log.info("stopping")
+        scheduler.stop()
+        server.shutdown()
+        serving.join()
+    return 0
+
+
+def _load_functions(runtime: FunctionRuntime) -> None:
+    """Import every function now, so the first requests are not slow and a broken one shows."""
+    for logical_id in runtime.template.functions:
+        try:
+            runtime.load(logical_id)
+        except FunctionLoadError:
+            # Lambda retries a failed init on the next invocation: so does local mode.
+            log.exception("%s does not load; its routes answer 500 until it does", logical_id)
+
+
+def _listen(host: str, port: int, gateway: Gateway) -> Any:
+    try:
+        return make_server(host, port, gateway, threaded=True, request_handler=_QuietHandler)
+    except (OSError, SystemExit):
+        # werkzeug has said why on stderr (and would exit): stop here, so the store is cleaned up.
+        raise CliError(f"cannot listen on {host}:{port}") from None
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return stop
+
+
+def _example_caller(seeds: Sequence[Seed]) -> tuple[str, str]:
+    for seed in seeds:
+        for tenant, content in seed.tenants.items():
+            if content.customers:
+                return tenant, content.customers[0].id
+    return "acme", "ann"
+
+
+# --------------------------------------------------------------------------- token
+def token(args: argparse.Namespace) -> int:
+    if not args.tenant.strip() or not args.user.strip():
+        raise CliError("--tenant and --user must not be empty", USAGE_ERROR)
+    parameters = _template().parameters
+    # The claim names the functions read: TENANT_CLAIM / GROUPS_CLAIM in the environment win over
+    # the template's defaults, for the functions under `serve` as for the tokens minted here.
+    names = ClaimNames(
+        tenant=os.environ.get("TENANT_CLAIM") or parameters.get("TenantClaim") or ClaimNames.tenant,
+        groups=os.environ.get("GROUPS_CLAIM") or parameters.get("GroupsClaim") or ClaimNames.groups,
+    )
+    scopes = [scope for entry in args.scope for scope in entry.split()] if args.scope else list(DEFAULT_SCOPES)
+    print(
+        mint(
+            load_signing_key(state_dir()),
+            tenant=args.tenant,
+            user=args.user,
+            scopes=scopes,
+            groups=args.group,
+            ttl=args.ttl,
+            claim_names=names,
+        )
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- seed
+def seed(args: argparse.Namespace) -> int:
+    template = _template()
+    seeds = _read_seeds([args.file])
+    endpoint = args.dynamodb_endpoint
+    if not endpoint:
+        server = running_server()
+        if server is None:
+            raise CliError("no approvals-local serve is running here: start one, or pass --dynamodb-endpoint URL")
+        endpoint = server["dynamodbEndpoint"]
+    use_test_credentials()
+    _prepare_store(make_client(endpoint), template, seeds)  # logs what it loaded
+    return 0
+
+
+# --------------------------------------------------------------------------- invoke
+def invoke(args: argparse.Namespace) -> int:
+    template = _template()
+    function = template.functions.get(args.function)
+    if function is None:
+        known = ", ".join(sorted(template.functions)) or "none"
+        raise CliError(f"no function {args.function} in template.yaml (functions: {known})", USAGE_ERROR)
+    event = _event(args.event, template, args.function)
+    use_test_credentials()
+    with contextlib.ExitStack() as stack:
+        endpoint = args.dynamodb_endpoint
+        if not endpoint:
+            endpoint = stack.enter_context(EmbeddedDynamoDB()).endpoint
+            _prepare_store(make_client(endpoint), template, _read_seeds([DEMO_SEED]))
+        else:
+            _prepare_store(make_client(endpoint), template, [])
+        runtime = FunctionRuntime(template, endpoint)
+        try:
+            result = runtime.invoke(args.function, event)
+        except FunctionLoadError as error:
+            traceback.print_exception(error.__cause__ or error, file=sys.stderr)
+            raise CliError(str(error)) from None
+        except Exception as error:
+            # What Lambda answers for a function that raised; the traceback goes to the log.
+            traceback.print_exc(file=sys.stderr)
+            print(json.dumps({"errorMessage": str(error), "errorType": type(error).__name__}))
+            return 1
+    print(json.dumps(result, default=str))
+    return 0
+
+
+def _event(path: str | None, template: Template, logical_id: str) -> Any:
+    if path is None:
+        function = template.functions[logical_id]
+        default = template.root / "events" / f"{_snake(logical_id.removesuffix('Function'))}.json"
+        if not default.is_file() and function.schedules:
+            return scheduled_event(function.schedules[0])
+        if not default.is_file():
+            raise CliError(f"no {default.relative_to(template.root)}: pass --event FILE", USAGE_ERROR)
+        path = str(default)
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        return json.loads(text)
+    except OSError as error:
+        raise CliError(f"{path}: cannot read: {error.strerror or error}", USAGE_ERROR) from None
+    except ValueError as error:
+        raise CliError(f"{path}: not JSON: {error}", USAGE_ERROR) from None
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+# --------------------------------------------------------------------------- shared
+def _template() -> Template:
+    return load_template(find_root() / "template.yaml")
+
+
+def _read_seeds(paths: Sequence[Path]) -> list[Seed]:
+    try:
+        return [read_seed(Path(path)) for path in paths]
+    except SeedError as error:
+        raise CliError(f"seed refused, nothing loaded:\n{error}", USAGE_ERROR) from None
+
+
+def _prepare_store(client: DynamoDBClient, template: Template, seeds: Sequence[Seed]) -> None:
+    """The template's tables, created where missing, and the seeds loaded into them."""
+    if DIRECTORY_TABLE not in template.tables:
+        raise CliError(f"template.yaml has no {DIRECTORY_TABLE} to seed")
+    try:
+        for name in ensure_tables(client, template):
+            log.info("created table %s", name)
+        for content in seeds:
+            load_seed(client, template.table_name(DIRECTORY_TABLE), content)
+            log.info("seeded %s", summary(content))
+    except StoreError as error:
+        raise CliError(str(error)) from None
+    except (BotoCoreError, ClientError) as error:
+        raise CliError(f"DynamoDB at {client.meta.endpoint_url} refused: {error}") from None
+
+
+def _log_to_stderr() -> None:
+    if log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0 to 65535): {value}")
+    return port
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {value!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {value}")
+    return seconds
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="approvals-local", description=__doc__)
+    commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("serve", help="serve the API of template.yaml over HTTP")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=_port, default=3000, help="0 picks a free port (default 3000)")
+    run.add_argument(
+        "--seed",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="seed file to load (repeatable; default: the demo seed)",
+    )
+    run.add_argument("--dynamodb-endpoint", metavar="URL", help="use this DynamoDB instead of the embedded one")
+    run.add_argument(
+        "--schedule-interval",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="run every Schedule event this often instead of at its rate",
+    )
+    run.set_defaults(command=serve)
+
+    issue = commands.add_parser("token", help="print an access token that serve accepts")
+    issue.add_argument("--tenant", required=True)
+    issue.add_argument("--user", required=True, help="the customer id (sub)")
+    issue.add_argument("--scope", action="append", metavar="S", help="repeatable (default: all four approval scopes)")
+    issue.add_argument(
+        "--group",
+        action="append",
+        metavar="G",
+        help="repeatable; without it the service takes the groups from the directory",
+    )
+    issue.add_argument(
+        "--ttl", type=int, default=3600, metavar="SECONDS", help="lifetime (default 3600; negative: already expired)"
+    )
+    issue.set_defaults(command=token)
+
+    load = commands.add_parser("seed", help="load a seed file into the running store")
+    load.add_argument("file", type=Path, metavar="FILE")
+    load.add_argument("--dynamodb-endpoint", metavar="URL", help="default: the store of the running serve")
+    load.set_defaults(command=seed)
+
+    call = commands.add_parser("invoke", help="run one function of template.yaml with an event, like sam local invoke")
+    call.add_argument("function", metavar="FUNCTION", help="logical id, e.g. CreateApprovalFunction")
+    call.add_argument("--event", metavar="FILE", help="event JSON, - for stdin (default: events/<function>.json)")
+    call.add_argument(
+        "--dynamodb-endpoint", metavar="URL", help="default: an embedded store with the demo seed, for this call only"
+    )
+    call.set_defaults(command=invoke)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Seed files: the directory (companies, customers) and the carts local mode serves, per tenant.
+
+A seed is validated whole before anything is written: one that breaks the format is refused with
+the bad field named, and nothing of it is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+
+from approval_core.adapters.directory import DynamoDirectoryWriter
+from approval_core.domain.models import Identifier, Money, Text
+from approval_core.domain.reference import Cart, Company, Customer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DEMO_SEED = Path(__file__).with_name("demo-seed.json")
+TENANT_PATTERN = r"^[a-z][a-z0-9]{2,15}$"
+
+TenantName = Annotated[str, StringConstraints(pattern=TENANT_PATTERN)]
+GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class SeedError(Exception):
+    pass
+
+
+class _Strict(BaseModel):
+    # A misspelt field in a seed would silently go missing: refuse what is not known.
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeedCompany(_Strict):
+    id: Identifier
+    name: Text | None = None
+    approvalLimit: Money | None = None
+
+    def domain(self) -> Company:
+        return Company(id=self.id, name=self.name, approval_limit=self.approvalLimit)
+
+
+class SeedCustomer(_Strict):
+    id: Identifier
+    firstName: Text | None = None
+    lastName: Text | None = None
+    groups: list[GroupName] = []
+    # May name companies the seed does not describe: a directory that lags (APPROVAL-404003).
+    companies: list[Identifier] = []
+
+    def domain(self) -> Customer:
+        return Customer(
+            id=self.id,
+            first_name=self.firstName,
+            last_name=self.lastName,
+            groups=frozenset(self.groups),
+            company_ids=tuple(dict.fromkeys(self.companies)),
+        )
+
+
+class SeedTenant(_Strict):
+    companies: list[SeedCompany] = []
+    customers: list[SeedCustomer] = []
+    carts: list[Cart] = []  # carts come from the commerce platform: unknown fields are ignored
+
+    @field_validator("companies", "customers", "carts")
+    @classmethod
+    def _unique_ids(cls, entries: list[Any]) -> list[Any]:
+        ids = [entry.id for entry in entries]
+        for index, value in enumerate(ids):
+            if value in ids[:index]:
+                raise ValueError(f"the id '{value}' appears twice (entries {ids.index(value)} and {index})")
+        return entries
+
+
+class Seed(_Strict):
+    tenants: dict[TenantName, SeedTenant]
+
+
+def read_seed(path: Path) -> Seed:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SeedError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        # Amounts stay exact: 250.10 is Decimal("250.10"), never a binary float.
+        document = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except ValueError as error:
+        raise SeedError(f"{path}: not JSON: {error}") from None
+    try:
+        return Seed.model_validate(document)
+    except ValidationError as error:
+        raise SeedError("\n".join(f"{path}: {problem}" for problem in _problems(error.errors()))) from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _problems(errors: Iterable[Any]) -> Iterable[str]:
+    for error in errors:
+        location = [str(part) for part in error["loc"]]
+        if location and location[-1] == "[key]":
+            yield f"{'.'.join(location[:-1])}: a tenant name must match ^[a-z][a-z0-9]+$, 3 to 16 characters"
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a field of the seed format"
+        yield f"{'.'.join(location) or 'seed'}: {message}"
+
+
+def load_seed(client: DynamoDBClient, table_name: str, seed: Seed) -> int:
+    """Write every tenant of the seed; returns the number of items written."""
+    writer = DynamoDirectoryWriter(client, table_name)
+    return sum(
+        writer.load(
+            tenant,
+            [company.domain() for company in content.companies],
+            [customer.domain() for customer in content.customers],
+            content.carts,
+        )
+        for tenant, content in seed.tenants.items()
+    )
+
+
+def summary(seed: Seed) -> str:
+    return ", ".join(
+        f"{tenant} ({len(content.companies)} companies, {len(content.customers)} customers, {len(content.carts)} carts)"
+        for tenant, content in seed.tenants.items()
+    )

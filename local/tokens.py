@@ -1,0 +1,154 @@
+"""The development token issuer: access tokens shaped like a Cognito user pool's, signed with a
+key that exists only on this machine, and their verification as API Gateway's JWT authorizer
+does it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from .state import write_private
+
+ISSUER = "http://approvals-local"
+AUDIENCE = "approvals-local"
+ALGORITHM = "RS256"
+DEFAULT_SCOPES = (
+    "approval.approval_read_own",
+    "approval.approval_read",
+    "approval.approval_manage_own",
+    "approval.approval_manage",
+)
+KEY_FILE = "signing-key.pem"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ClaimNames:
+    """The claims the functions read the tenant and groups from (template parameters)."""
+
+    tenant: str = "tenant"
+    groups: str = "cognito:groups"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    private_key: rsa.RSAPrivateKey
+    kid: str
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> SigningKey:
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise InvalidToken("the signing key is not an RSA key")
+        return cls(key, _thumbprint(_public_jwk(key.public_key())))
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self.private_key.public_key()
+
+    def jwks(self) -> dict[str, Any]:
+        jwk = {**_public_jwk(self.public_key), "kid": self.kid, "alg": ALGORITHM, "use": "sig"}
+        return {"keys": [jwk]}
+
+
+def load_signing_key(directory: Path) -> SigningKey:
+    """The project's development key, created on first use."""
+    path = directory / KEY_FILE
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        write_private(
+            path,
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+        )
+    return SigningKey.from_pem(path.read_bytes())
+
+
+def mint(
+    key: SigningKey,
+    *,
+    tenant: str,
+    user: str,
+    scopes: Iterable[str] = DEFAULT_SCOPES,
+    groups: Iterable[str] | None = None,
+    ttl: int = 3600,
+    claim_names: ClaimNames = ClaimNames(),
+    issuer: str = ISSUER,
+    audience: str = AUDIENCE,
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": user,
+        claim_names.tenant: tenant,
+        "scope": " ".join(scopes),
+        "iss": issuer,
+        "aud": audience,
+        "client_id": audience,
+        "token_use": "access",
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    if groups is not None:
+        claims[claim_names.groups] = list(groups)
+    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+
+
+def verify(key: SigningKey, token: str, *, issuer: str = ISSUER, audience: str = AUDIENCE) -> dict[str, Any]:
+    """The token's claims, if API Gateway's JWT authorizer would accept it; else InvalidToken."""
+    try:
+        if jwt.get_unverified_header(token).get("kid") != key.kid:
+            raise InvalidToken("unknown signing key")
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.public_key,
+            # Only RS256: "none" and HS256 signed with the public key as secret are refused.
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise InvalidToken(str(error)) from None
+    # Cognito access tokens name the app client in client_id and carry no aud.
+    audiences = claims.get("aud")
+    audiences = audiences if isinstance(audiences, list) else [audiences]
+    if audience not in audiences and claims.get("client_id") != audience:
+        raise InvalidToken("wrong audience")
+    return claims
+
+
+def scopes_of(claims: Mapping[str, Any]) -> list[str]:
+    scope = claims.get("scope")
+    if isinstance(scope, list):
+        return [str(entry) for entry in scope]
+    return str(scope).split() if isinstance(scope, str) else []
+
+
+def _public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, str]:
+    jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    return {"kty": jwk["kty"], "n": jwk["n"], "e": jwk["e"]}
+
+
+def _thumbprint(jwk: Mapping[str, str]) -> str:
+    """RFC 7638: SHA-256 over the required members in lexicographic order, no whitespace."""
+    canonical = json.dumps({name: jwk[name] for name in ("e", "kty", "n")}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()

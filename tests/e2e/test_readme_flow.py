@@ -1,0 +1,76 @@
+"""The README's two minutes with the local service, checked as a user would see them."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.support import Api, Mint, Serve, create_body, run_cli
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_ann_asks_carol_and_both_read_it_but_bob_cannot(serve: Serve, api: Api, token: Mint) -> None:
+    minted = run_cli(serve.state_dir, "token", "--tenant", "acme", "--user", "ann")
+    assert minted.returncode == 0, minted.stderr
+    ann = minted.stdout.strip()
+
+    created = api.call(
+        "POST",
+        "/approval/acme/approvals",
+        ann,
+        json=create_body("cart-ann-1", "carol", comment="Drills for the new site"),
+    )
+    assert created.status_code == 201, created.text
+    assert list(created.json()) == ["id"]
+    approval_id = created.json()["id"]
+
+    for reader in (ann, token("carol")):
+        got = api.call("GET", f"/approval/acme/approvals/{approval_id}", reader)
+        assert got.status_code == 200, got.text
+        assert got.headers["Content-Type"].startswith("application/json")
+        # Amounts are written exactly as the cart has them: 250.10, not 250.1.
+        assert re.search(r'"amount":\s*250\.10[,}]', got.text), got.text
+        approval = json.loads(got.text, parse_float=Decimal)
+        assert approval["id"] == approval_id
+        assert approval["status"] == "PENDING"
+        assert approval["resourceType"] == "CART"
+        assert approval["action"] == "CHECKOUT"
+        assert approval["comment"] == "Drills for the new site"
+        resource = approval["resource"]
+        assert resource["id"] == "cart-ann-1"
+        assert str(resource["totalPrice"]["amount"]) == "250.10"
+        assert str(resource["items"][0]["itemPrice"]["amount"]) == "125.05"
+        assert str(resource["subtotalAggregate"]["netValue"]) == "210.17"
+        assert approval["requestor"] == {"userId": "ann", "firstName": "Ann", "lastName": "Lee"}
+        assert approval["approver"] == {"userId": "carol", "firstName": "Carol", "lastName": "Diaz"}
+        assert approval["history"][0]["action"] == "CREATED"
+        assert approval["history"][0]["by"] == "ann"
+        assert approval["metadata"]["version"] == 1
+        # serve runs without APPROVAL_EXPIRY_SECONDS here: the template's default, 7 days.
+        created_at = instant(approval["metadata"]["createdAt"])
+        assert instant(approval["expiryDate"]) - created_at == timedelta(seconds=604800)
+
+    hidden = api.call("GET", f"/approval/acme/approvals/{approval_id}", token("bob"))
+    assert hidden.status_code == 404
+    assert hidden.json()["errorCode"] == "APPROVAL-404001"
+
+
+def test_groups_in_the_token_win_over_the_directory(api: Api, token: Mint) -> None:
+    # Ann is a requester in the directory; as an admin (token groups) she may not ask for approval.
+    response = api.call(
+        "POST",
+        "/approval/acme/approvals",
+        token("ann", groups=["B2B_ADMIN"]),
+        json=create_body("cart-ann-2", "carol"),
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errorCode"] == "APPROVAL-400008"
