@@ -24,7 +24,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from approval_core.adapters.dynamodb import make_client
 
 from .dynamo import EmbeddedDynamoDB, StoreError, ensure_tables, use_test_credentials
-from .functions import FunctionLoadError, FunctionRuntime
+from .functions import DEFAULT_CONTAINERS, Containers, FunctionLoadError, FunctionRuntime
 from .gateway import Gateway
 from .scheduler import Scheduler, scheduled_event
 from .seed import DEMO_SEED, Seed, SeedError, load_seed, read_seed, summary
@@ -76,9 +76,11 @@ def serve(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         endpoint = args.dynamodb_endpoint or stack.enter_context(EmbeddedDynamoDB()).endpoint
         _prepare_store(make_client(endpoint), template, seeds)
-        runtime = FunctionRuntime(template, endpoint)
-        _load_functions(runtime)
-        server = _listen(args.host, args.port, Gateway(template.routes, runtime, key))
+        _load_functions(FunctionRuntime(template, endpoint))
+        containers = Containers(template, endpoint, args.containers)
+        stack.callback(containers.close)
+        containers.warm()
+        server = _listen(args.host, args.port, Gateway(template.routes, containers, key))
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{server.server_address[1]}"
         publish_server(endpoint, url)
@@ -86,7 +88,7 @@ def serve(args: argparse.Namespace) -> int:
         serving = threading.Thread(target=server.serve_forever, name="approvals-local-http", daemon=True)
         serving.start()
         schedules = [schedule for function in template.functions.values() for schedule in function.schedules]
-        scheduler = Scheduler(schedules, runtime, args.schedule_interval)
+        scheduler = Scheduler(schedules, containers, args.schedule_interval)
         stop = _stop_on_signals()
         print(f"listening on {url}", flush=True)
         tenant, user = _example_caller(seeds)
@@ -289,6 +291,12 @@ def _positive_seconds(value: str) -> float:
     return seconds
 
 
+def _positive_int(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1: {value!r}")
+    return int(value)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="approvals-local", description=__doc__)
     commands = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
@@ -309,6 +317,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         metavar="SECONDS",
         help="run every Schedule event this often instead of at its rate",
+    )
+    run.add_argument(
+        "--containers",
+        type=_positive_int,
+        default=DEFAULT_CONTAINERS,
+        metavar="N",
+        help=f"concurrent invocations, each in a process of its own (default {DEFAULT_CONTAINERS})",
     )
     run.set_defaults(command=serve)
 

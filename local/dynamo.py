@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .template import REGION, Template
@@ -20,27 +22,54 @@ class StoreError(Exception):
 
 
 class EmbeddedDynamoDB:
-    """moto's server on 127.0.0.1 and a free port, for the life of the ``with`` block."""
+    """moto's DynamoDB on 127.0.0.1 and a free port, for the life of the ``with`` block.
+
+    DynamoDB applies each request atomically: a transaction's conditions and writes, a
+    conditional update's check and write. moto's server does not lock, so two concurrent
+    transactions could both pass their conditions. It answers one request at a time here, which
+    restores the guarantee the service's conditional writes rely on.
+    """
 
     def __init__(self) -> None:
         self.endpoint = ""
         self._server: Any = None
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> EmbeddedDynamoDB:
-        from moto.server import ThreadedMotoServer  # slow to import: only when it is used
+        # moto is slow to import: only when the embedded engine is used.
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
 
         # moto's werkzeug logs every request at INFO: the console is for local mode's own lines.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
+        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-dynamodb", daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
         self.endpoint = f"http://{host}:{port}"
         return self
 
     def __exit__(self, *_: object) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.shutdown()
+            self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+class _OneRequestAtATime:
+    """WSGI middleware: the wrapped application serves one request at a time, body included."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
 
 
 def use_test_credentials() -> None:

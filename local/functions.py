@@ -8,21 +8,30 @@ import contextlib
 import importlib.util
 import io
 import logging
+import multiprocessing
 import os
 import sys
 import threading
 import time
+import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from .template import ACCOUNT_ID, REGION, Function, Template
 
 log = logging.getLogger("approvals_local")
 
 Handler = Callable[[Any, Any], Any]
+DEFAULT_CONTAINERS = 4
+
+
+class Invoker(Protocol):
+    def invoke(self, logical_id: str, event: Any) -> Any: ...
+
 
 # Local-mode settings the caller's environment may still override.
 LOCAL_DEFAULTS = {
@@ -120,6 +129,62 @@ class FunctionRuntime:
                 yield
         finally:
             output.flush()
+
+
+class Containers:
+    """The functions' concurrent invocations, each in a container of its own, as Lambda runs them.
+
+    A container is a worker process that imports the functions once and then runs one
+    invocation at a time. Processes, not threads: a function's module state must never be shared
+    by two invocations at once (the Powertools resolver keeps the current event in a class
+    attribute that every resolver of a process shares), and a crashing function must not take
+    the gateway with it.
+    """
+
+    def __init__(self, template: Template, dynamodb_endpoint: str, size: int = DEFAULT_CONTAINERS) -> None:
+        self._pool = ProcessPoolExecutor(
+            max_workers=size,
+            # spawn, not fork: the gateway process runs threads (HTTP server, embedded DynamoDB).
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_container,
+            initargs=(template, dynamodb_endpoint),
+        )
+
+    def warm(self) -> None:
+        """Start the first container and import every function in it, so the first request is
+        not the one that waits."""
+        self._pool.submit(_load_all).result()
+
+    def invoke(self, logical_id: str, event: Any) -> Any:
+        return self._pool.submit(_invoke_in_container, logical_id, event).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_container: FunctionRuntime | None = None
+
+
+def _start_container(template: Template, dynamodb_endpoint: str) -> None:
+    global _container
+    _container = FunctionRuntime(template, dynamodb_endpoint)
+
+
+def _load_all() -> None:
+    assert _container is not None
+    for logical_id in _container.template.functions:
+        with contextlib.suppress(FunctionLoadError):  # reported by the gateway process already
+            _container.load(logical_id)
+
+
+def _invoke_in_container(logical_id: str, event: Any) -> Any:
+    assert _container is not None
+    try:
+        return _container.invoke(logical_id, event)
+    except BaseException:
+        # The gateway answers 500; the traceback belongs in this container's log (stderr).
+        traceback.print_exc(file=sys.stderr)
+        raise
 
 
 class _WithoutMetricDocuments(io.TextIOBase):

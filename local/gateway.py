@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from .functions import FunctionRuntime
+from .functions import Invoker
 from .template import ACCOUNT_ID, Cors, Route
 from .tokens import ALGORITHM, DEFAULT_SCOPES, ISSUER, InvalidToken, SigningKey, scopes_of, verify
 
@@ -74,7 +74,7 @@ class _CompiledRoute:
 class Gateway:
     """The WSGI application ``serve`` runs."""
 
-    def __init__(self, routes: Iterable[Route], runtime: FunctionRuntime, key: SigningKey) -> None:
+    def __init__(self, routes: Iterable[Route], runtime: Invoker, key: SigningKey) -> None:
         self._routes = [_CompiledRoute.of(route) for route in routes]
         self._runtime = runtime
         self._key = key

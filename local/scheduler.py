@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from .functions import FunctionRuntime
+from .functions import Invoker
 from .template import ACCOUNT_ID, REGION, STACK_NAME, Schedule
 
 log = logging.getLogger("approvals_local")
@@ -47,7 +47,7 @@ def scheduled_event(schedule: Schedule) -> Any:
 
 
 class Scheduler:
-    def __init__(self, schedules: Iterable[Schedule], runtime: FunctionRuntime, interval: float | None) -> None:
+    def __init__(self, schedules: Iterable[Schedule], runtime: Invoker, interval: float | None) -> None:
         self._runtime = runtime
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="approvals-local-scheduler", daemon=True)

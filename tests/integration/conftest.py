@@ -40,13 +40,10 @@ def dynamodb_endpoint() -> Iterator[str]:
     if external:
         yield external
         return
-    from moto.server import ThreadedMotoServer
+    from approvals_local.dynamo import EmbeddedDynamoDB
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with EmbeddedDynamoDB() as engine:
+        yield engine.endpoint
 
 
 @pytest.fixture(scope="session")
