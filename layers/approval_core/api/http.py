@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 import simplejson
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
@@ -233,6 +234,7 @@ def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(ApprovalError)
     def _refused(error: ApprovalError) -> Response[str]:
         logger.info("Request refused", extra={"status": error.status, "errorCode": error.error_code})
+        metrics.add_metric(name="RequestRefused", unit=MetricUnit.Count, value=1)
         return error_response(error)
 
     @app.exception_handler([ClientError, BotoCoreError])
@@ -240,13 +242,16 @@ def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
         code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
         if isinstance(error, BotoCoreError) or code in RETRYABLE_ERROR_CODES:
             logger.warning("DynamoDB unavailable", extra={"errorCode": code or type(error).__name__})
+            metrics.add_metric(name="DependencyUnavailable", unit=MetricUnit.Count, value=1)
             return _unavailable()
         logger.exception("DynamoDB refused a request")
+        metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
         return _internal_error()
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[str]:
         logger.exception("Unexpected error")
+        metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
         return _internal_error()
 
     @app.not_found
