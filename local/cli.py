@@ -16,19 +16,21 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from approval_core.adapters.dynamodb import make_client
 
-from .dynamo import EmbeddedDynamoDB, StoreError, ensure_tables, use_test_credentials
+from .dynamo import EmbeddedAws, StoreError, ensure_tables, use_test_credentials
+from .events import EventWatcher, Watch, ensure_event_resources, line_sink
 from .functions import DEFAULT_CONTAINERS, Containers, FunctionLoadError, FunctionRuntime
 from .gateway import Gateway
 from .scheduler import Scheduler, scheduled_event
 from .seed import DEMO_SEED, Seed, SeedError, load_seed, read_seed, summary
 from .state import publish_server, running_server, state_dir, withdraw_server
+from .streams import StreamSources
 from .template import Template, TemplateError, find_root, load_template
 from .tokens import DEFAULT_SCOPES, ClaimNames, load_signing_key, mint
 
@@ -74,32 +76,56 @@ def serve(args: argparse.Namespace) -> int:
     use_test_credentials()
     key = load_signing_key(state_dir())
     with contextlib.ExitStack() as stack:
-        endpoint = args.dynamodb_endpoint or stack.enter_context(EmbeddedDynamoDB()).endpoint
+        # The embedded server always runs: it has the template's event buses and queues, and is
+        # the store too unless --dynamodb-endpoint names another.
+        aws = stack.enter_context(EmbeddedAws()).endpoint
+        endpoint = args.dynamodb_endpoint or aws
         _prepare_store(make_client(endpoint), template, seeds)
-        _load_functions(FunctionRuntime(template, endpoint))
-        containers = Containers(template, endpoint, args.containers)
+        sink = line_sink(_events_file(stack, args.events_file)) if args.events_file else line_sink(sys.stdout, "event ")
+        watcher = EventWatcher(aws, _prepare_events(aws, template), sink)
+        _load_functions(FunctionRuntime(template, endpoint, aws))
+        containers = Containers(template, endpoint, args.containers, aws_endpoint=aws)
         stack.callback(containers.close)
         containers.warm()
         server = _listen(args.host, args.port, Gateway(template.routes, containers, key))
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{server.server_address[1]}"
-        publish_server(endpoint, url)
+        publish_server(endpoint, url, aws)
         stack.callback(withdraw_server)
         serving = threading.Thread(target=server.serve_forever, name="approvals-local-http", daemon=True)
         serving.start()
         schedules = [schedule for function in template.functions.values() for schedule in function.schedules]
         scheduler = Scheduler(schedules, containers, args.schedule_interval)
+        streams = StreamSources(template, containers, endpoint, aws)
         stop = _stop_on_signals()
         print(f"listening on {url}", flush=True)
         tenant, user = _example_caller(seeds)
         print(f"get a token: approvals-local token --tenant {tenant} --user {user}", flush=True)
+        watcher.start()
+        streams.start()
         scheduler.start()
         stop.wait()
         log.info("stopping")
         scheduler.stop()
+        streams.stop()
+        watcher.stop()  # after the functions that publish: their last events are shown too
         server.shutdown()
         serving.join()
     return 0
+
+
+def _events_file(stack: contextlib.ExitStack, path: Path) -> TextIO:
+    try:
+        return stack.enter_context(path.open("a", encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"--events-file {path}: {error.strerror or error}") from None
+
+
+def _prepare_events(endpoint: str, template: Template) -> list[Watch]:
+    try:
+        return ensure_event_resources(endpoint, template)
+    except (BotoCoreError, ClientError) as error:
+        raise CliError(f"cannot create the event buses and queues: {error}") from None
 
 
 def _load_functions(runtime: FunctionRuntime) -> None:
@@ -190,13 +216,17 @@ def invoke(args: argparse.Namespace) -> int:
     event = _event(args.event, template, args.function)
     use_test_credentials()
     with contextlib.ExitStack() as stack:
+        # As under serve: the template's buses and queues are in the embedded server.
+        aws = stack.enter_context(EmbeddedAws()).endpoint
         endpoint = args.dynamodb_endpoint
         if not endpoint:
-            endpoint = stack.enter_context(EmbeddedDynamoDB()).endpoint
+            endpoint = aws
             _prepare_store(make_client(endpoint), template, _read_seeds([DEMO_SEED]))
         else:
             _prepare_store(make_client(endpoint), template, [])
-        runtime = FunctionRuntime(template, endpoint)
+        # What the function publishes goes to stderr: stdout is the function's result alone.
+        watcher = EventWatcher(aws, _prepare_events(aws, template), line_sink(sys.stderr, "event "))
+        runtime = FunctionRuntime(template, endpoint, aws)
         try:
             result = runtime.invoke(args.function, event)
         except FunctionLoadError as error:
@@ -207,6 +237,9 @@ def invoke(args: argparse.Namespace) -> int:
             traceback.print_exc(file=sys.stderr)
             print(json.dumps({"errorMessage": str(error), "errorType": type(error).__name__}))
             return 1
+        finally:
+            with contextlib.suppress(BotoCoreError, ClientError):
+                watcher.drain()
     print(json.dumps(result, default=str))
     return 0
 
@@ -317,6 +350,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         metavar="SECONDS",
         help="run every Schedule event this often instead of at its rate",
+    )
+    run.add_argument(
+        "--events-file",
+        type=Path,
+        metavar="FILE",
+        help="append each event published on the template's buses to FILE as a JSON line (default: stdout)",
     )
     run.add_argument(
         "--containers",

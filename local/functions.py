@@ -10,14 +10,16 @@ import io
 import logging
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 import time
 import traceback
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, TextIO
 
@@ -48,6 +50,10 @@ class FunctionLoadError(Exception):
     pass
 
 
+class FunctionError(Exception):
+    """A function raised an error that cannot leave its container as it is."""
+
+
 class LambdaContext:
     """What Powertools' inject_lambda_context and the handlers read from Lambda's context."""
 
@@ -71,24 +77,38 @@ class FunctionRuntime:
     One invocation at a time: Lambda never runs two invocations in one container at once, and the
     handlers rely on that (the Powertools resolver keeps the current event in a module global; the
     logger and metrics are shared by every function through the layer).
+
+    Each function gets its own copy of the template's code (its folder and the layers), as each
+    Lambda function runs in containers of its own: the layer reads a function's environment at
+    import and keeps it in module state (settings, clients), which another function with another
+    environment (EVENT_BUS_NAME, say) must not see. Libraries are imported once and shared.
     """
 
-    def __init__(self, template: Template, dynamodb_endpoint: str) -> None:
+    def __init__(self, template: Template, dynamodb_endpoint: str, aws_endpoint: str | None = None) -> None:
         self.template = template
         self._endpoint = dynamodb_endpoint
+        self._aws_endpoint = aws_endpoint  # the embedded server with the template's buses and queues
         self._own = dict(os.environ)  # the caller's environment wins over the template's
         self._applied: set[str] = set()
         self._handlers: dict[str, Handler] = {}
+        self._modules = _ModuleSpaces(template.code_paths)
         self._lock = threading.RLock()
 
     def environment(self, function: Function) -> dict[str, str]:
+        # boto3 sends a service's calls to AWS_ENDPOINT_URL_<service id> when set: the functions'
+        # EventBridge and SQS clients reach the local buses and queues without code of their own.
+        # (EventBridge's service id is "EventBridge": AWS_ENDPOINT_URL_EVENTS is not read.)
+        endpoint = self._aws_endpoint
+        aws = {"AWS_ENDPOINT_URL_EVENTBRIDGE": endpoint, "AWS_ENDPOINT_URL_SQS": endpoint} if endpoint else {}
         return {
             **function.environment,
             **LOCAL_DEFAULTS,
             **self._own,
-            # Wiring, not configuration: the functions must use the store local mode seeded.
-            **{name: function.environment[name] for name in function.table_variables},
+            # Wiring, not configuration: the functions must use the store local mode seeded and
+            # the buses and queues it runs.
+            **{name: function.environment[name] for name in function.resource_variables},
             "DYNAMODB_ENDPOINT": self._endpoint,
+            **aws,
         }
 
     def load(self, logical_id: str) -> Handler:
@@ -125,10 +145,64 @@ class FunctionRuntime:
         if environment.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
             output = _WithoutMetricDocuments(sys.stderr)
         try:
-            with contextlib.redirect_stdout(output):
+            with contextlib.redirect_stdout(output), self._modules.of(function.logical_id):
                 yield
         finally:
             output.flush()
+
+
+class _ModuleSpaces:
+    """Per function, the modules of the template's code it imported (see FunctionRuntime): in
+    sys.modules while the function loads or runs, out of it otherwise, so that the next function
+    imports its own. Whatever was imported before (local mode uses the layer's DynamoDB helpers)
+    and every library stays shared."""
+
+    def __init__(self, code_paths: Iterable[Path]) -> None:
+        self._paths = tuple(path.resolve() for path in code_paths)
+        self._shared = set(sys.modules)  # grows with the libraries the functions import
+        self._spaces: dict[str, dict[str, ModuleType]] = {}
+
+    @contextlib.contextmanager
+    def of(self, logical_id: str) -> Iterator[None]:
+        own = self._spaces.setdefault(logical_id, {})
+        for name in sorted(own):  # parents before their submodules
+            sys.modules[name] = own[name]
+            _link_to_parent(name, own[name])
+        try:
+            yield
+        finally:
+            # Only names not seen before need a look: this runs on every invocation.
+            for name in set(sys.modules) - self._shared - own.keys():
+                if not self._deployed(sys.modules[name]):
+                    self._shared.add(name)
+            for name, module in list(sys.modules.items()):
+                if name not in self._shared:
+                    own[name] = module
+                    del sys.modules[name]
+                    _unlink_from_parent(name, module)
+
+    def _deployed(self, module: ModuleType | None) -> bool:
+        locations = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or [])]
+        for location in locations:
+            if isinstance(location, str):
+                path = Path(location).resolve()
+                if any(path.is_relative_to(root) for root in self._paths):
+                    return True
+        return False
+
+
+def _link_to_parent(name: str, module: ModuleType) -> None:
+    parent, _, child = name.rpartition(".")
+    if parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
+
+
+def _unlink_from_parent(name: str, module: ModuleType) -> None:
+    """A shared package must not keep a function's submodule as its attribute: ``from package
+    import submodule`` would hand it to the next function instead of importing that one's own."""
+    parent, _, child = name.rpartition(".")
+    if getattr(sys.modules.get(parent), child, None) is module:
+        delattr(sys.modules[parent], child)
 
 
 class Containers:
@@ -141,13 +215,19 @@ class Containers:
     the gateway with it.
     """
 
-    def __init__(self, template: Template, dynamodb_endpoint: str, size: int = DEFAULT_CONTAINERS) -> None:
+    def __init__(
+        self,
+        template: Template,
+        dynamodb_endpoint: str,
+        size: int = DEFAULT_CONTAINERS,
+        aws_endpoint: str | None = None,
+    ) -> None:
         self._pool = ProcessPoolExecutor(
             max_workers=size,
             # spawn, not fork: the gateway process runs threads (HTTP server, embedded DynamoDB).
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_container,
-            initargs=(template, dynamodb_endpoint),
+            initargs=(template, dynamodb_endpoint, aws_endpoint),
         )
 
     def warm(self) -> None:
@@ -165,9 +245,9 @@ class Containers:
 _container: FunctionRuntime | None = None
 
 
-def _start_container(template: Template, dynamodb_endpoint: str) -> None:
+def _start_container(template: Template, dynamodb_endpoint: str, aws_endpoint: str | None) -> None:
     global _container
-    _container = FunctionRuntime(template, dynamodb_endpoint)
+    _container = FunctionRuntime(template, dynamodb_endpoint, aws_endpoint)
 
 
 def _load_all() -> None:
@@ -181,9 +261,15 @@ def _invoke_in_container(logical_id: str, event: Any) -> Any:
     assert _container is not None
     try:
         return _container.invoke(logical_id, event)
-    except BaseException:
+    except BaseException as error:
         # The gateway answers 500; the traceback belongs in this container's log (stderr).
         traceback.print_exc(file=sys.stderr)
+        try:
+            pickle.dumps(error)
+        except Exception:
+            # The error travels back to the caller pickled; one that cannot be (Powertools'
+            # BatchProcessingError holds tracebacks) would arrive as a pickling error instead.
+            raise FunctionError(f"{type(error).__name__}: {error}") from None
         raise
 
 

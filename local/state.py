@@ -39,10 +39,15 @@ def write_private(path: Path, data: bytes) -> bool:
     return True
 
 
-def publish_server(endpoint: str, url: str) -> Path:
+def publish_server(endpoint: str, url: str, aws_endpoint: str | None = None) -> Path:
+    """Say where the running serve is: its API, its store and (awsEndpoint) the embedded server
+    with the template's buses and queues (the OnFailure queue of a stream, say)."""
     path = state_dir() / SERVE_FILE
     temporary = path.with_name(f".{SERVE_FILE}.{os.getpid()}")
-    temporary.write_text(json.dumps({"pid": os.getpid(), "dynamodbEndpoint": endpoint, "url": url}))
+    info = {"pid": os.getpid(), "dynamodbEndpoint": endpoint, "url": url}
+    if aws_endpoint:
+        info["awsEndpoint"] = aws_endpoint
+    temporary.write_text(json.dumps(info))
     temporary.replace(path)
     return path
 

@@ -1,4 +1,5 @@
-"""template.yaml as local mode needs it: functions, their HTTP routes and schedules, and tables.
+"""template.yaml as local mode needs it: functions, their HTTP routes, schedules and stream event
+sources, tables, event buses and queues.
 
 This is local mode's only description of the service: routes, scopes, environment and tables are
 read from the template every time, so local mode cannot drift from what is deployed.
@@ -6,13 +7,16 @@ read from the template every time, so local mode cannot drift from what is deplo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from . import patterns
 
 # What CloudFormation pseudo parameters resolve to locally (moto's default account, too).
 REGION = "us-east-1"
@@ -29,6 +33,13 @@ PSEUDO_PARAMETERS = {
 TABLE_TYPE = "AWS::DynamoDB::Table"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+LAYER_TYPE = "AWS::Serverless::LayerVersion"
+EVENT_BUS_TYPE = "AWS::Events::EventBus"
+QUEUE_TYPE = "AWS::SQS::Queue"
+STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST")
+# The resources local mode runs a counterpart of (tables in the store, buses and queues in the
+# embedded AWS server).
+LOCAL_RESOURCE_TYPES = (TABLE_TYPE, EVENT_BUS_TYPE, QUEUE_TYPE)
 
 
 class TemplateError(Exception):
@@ -94,18 +105,64 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A function's DynamoDB event: Lambda's event source mapping on a table's stream."""
+
+    function: str
+    name: str
+    table: str  # the logical id of the table whose stream it reads
+    starting_position: str  # TRIM_HORIZON or LATEST
+    batch_size: int = 100
+    batching_window_seconds: float = 0.0
+    maximum_retry_attempts: int = -1  # -1: retry until it succeeds (Lambda's default)
+    report_batch_item_failures: bool = False
+    bisect_on_error: bool = False  # BisectBatchOnFunctionError
+    # FilterCriteria: a record reaches the function when it matches any of them (none: every record).
+    filters: tuple[dict[str, Any], ...] = ()
+    on_failure: str | None = None  # DestinationConfig.OnFailure.Destination (an ARN)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class EventBus:
+    logical_id: str
+    name: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/{self.name}"
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical_id: str
+    name: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{self.name}"
+
+    @property
+    def url(self) -> str:
+        # SQS takes the queue from the URL's path, so this works against any endpoint.
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/{self.name}"
+
+
+@dataclass(frozen=True)
 class Function:
     logical_id: str
     code_uri: Path
     handler: str  # module.attribute, e.g. app.lambda_handler
     environment: dict[str, str]
-    # Environment variables that name a table: they must point at the local table whatever the
-    # caller's environment says, or the functions would read a store local mode never seeded.
-    table_variables: frozenset[str] = frozenset()
+    # Environment variables that name a table, bus or queue of the template: they must point at
+    # the local one whatever the caller's environment says, or the functions would read a store
+    # local mode never seeded, or publish where nobody watches.
+    resource_variables: frozenset[str] = frozenset()
     memory_mb: int = 128
     timeout_seconds: int = 3
     routes: tuple[Route, ...] = ()
     schedules: tuple[Schedule, ...] = ()
+    streams: tuple[StreamSource, ...] = ()
 
     @property
     def module_path(self) -> Path:
@@ -126,6 +183,14 @@ class Template:
     # logical id, see table_name).
     tables: dict[str, dict[str, Any]]
     routes: tuple[Route, ...] = ()
+    buses: dict[str, EventBus] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
+    layer_paths: tuple[Path, ...] = ()  # the folders of the template's layers (ContentUri)
+
+    @property
+    def code_paths(self) -> tuple[Path, ...]:
+        """Where the code the template deploys lives: the functions' and the layers' folders."""
+        return (*dict.fromkeys(function.code_uri for function in self.functions.values()), *self.layer_paths)
 
     @staticmethod
     def table_name(logical_id: str) -> str:
@@ -179,7 +244,23 @@ class _Reader:
                     f"route {route.route_key} is declared by {seen[route.route_key]} and {route.function}"
                 )
             seen[route.route_key] = route.function
-        return Template(self.root, dict(self.parameters), functions, tables, routes)
+        buses = {
+            logical_id: EventBus(logical_id, self._bus_name(logical_id))
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") == EVENT_BUS_TYPE
+        }
+        queues = {
+            logical_id: Queue(logical_id, self._queue_name(logical_id))
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") == QUEUE_TYPE
+        }
+        layer_uris = [
+            (resource.get("Properties") or {}).get("ContentUri")
+            for resource in self.resources.values()
+            if resource.get("Type") == LAYER_TYPE
+        ]
+        layer_paths = tuple((self.root / uri).resolve() for uri in layer_uris if isinstance(uri, str))
+        return Template(self.root, dict(self.parameters), functions, tables, routes, buses, queues, layer_paths)
 
     def function(self, logical_id: str, properties: dict[str, Any]) -> Function:
         merged = {**self.globals, **properties}
@@ -191,25 +272,29 @@ class _Reader:
             **((properties.get("Environment") or {}).get("Variables") or {}),
         }
         environment = {name: self.resolve(value, f"{logical_id}: {name}") for name, value in variables.items()}
-        table_variables = frozenset(name for name, value in variables.items() if self._is_table_ref(value))
+        resource_variables = frozenset(name for name, value in variables.items() if self._is_local_ref(value))
         routes: list[Route] = []
         schedules: list[Schedule] = []
+        streams: list[StreamSource] = []
         for event_name, event in (properties.get("Events") or {}).items():
             kind, event_properties = event.get("Type"), event.get("Properties") or {}
             if kind == "HttpApi":
                 routes.append(self.route(logical_id, event_name, event_properties))
             elif kind in ("Schedule", "ScheduleV2"):
                 schedules.append(self.schedule(logical_id, event_name, event_properties))
+            elif kind == "DynamoDB":
+                streams.append(self.stream(logical_id, event_name, event_properties))
         return Function(
             logical_id=logical_id,
             code_uri=(self.root / code_uri).resolve(),
             handler=handler,
             environment=environment,
-            table_variables=table_variables,
+            resource_variables=resource_variables,
             memory_mb=int(merged.get("MemorySize", 128)),
             timeout_seconds=int(merged.get("Timeout", 3)),
             routes=tuple(routes),
             schedules=tuple(schedules),
+            streams=tuple(streams),
         )
 
     def route(self, function: str, event_name: str, properties: dict[str, Any]) -> Route:
@@ -261,12 +346,85 @@ class _Reader:
         )
 
     def schedule(self, function: str, event_name: str, properties: dict[str, Any]) -> Schedule:
+        where = f"{function}.{event_name}"
         expression = properties.get("Schedule", properties.get("ScheduleExpression"))
-        if not isinstance(expression, str):
-            raise TemplateError(f"{function}.{event_name}: a Schedule event needs a schedule expression")
+        if expression is None:
+            raise TemplateError(f"{where}: a Schedule event needs a schedule expression")
+        expression = self.resolve(expression, where)  # often !Ref to a parameter
         enabled = properties.get("Enabled", True) is not False and properties.get("State") != "DISABLED"
         payload = properties.get("Input")
         return Schedule(function, event_name, expression, enabled, payload if isinstance(payload, str) else None)
+
+    def stream(self, function: str, event_name: str, properties: dict[str, Any]) -> StreamSource:
+        where = f"{function}.{event_name}"
+
+        def number(name: str, default: float) -> float:
+            value = properties.get(name)
+            if value is None:
+                return default
+            try:
+                return float(self.resolve(value, f"{where}: {name}"))
+            except ValueError:
+                raise TemplateError(f"{where}: {name} is not a number") from None
+
+        position = self.resolve(properties.get("StartingPosition", ""), f"{where}: StartingPosition")
+        if position not in STARTING_POSITIONS:
+            raise TemplateError(f"{where}: StartingPosition must be one of {', '.join(STARTING_POSITIONS)}")
+        response_types = properties.get("FunctionResponseTypes") or []
+        destination = ((properties.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        return StreamSource(
+            function=function,
+            name=event_name,
+            table=self._stream_table(properties.get("Stream"), where),
+            starting_position=position,
+            batch_size=int(number("BatchSize", 100)),
+            batching_window_seconds=number("MaximumBatchingWindowInSeconds", 0),
+            maximum_retry_attempts=int(number("MaximumRetryAttempts", -1)),
+            report_batch_item_failures="ReportBatchItemFailures" in response_types,
+            bisect_on_error=self.resolve(properties.get("BisectBatchOnFunctionError", False), where) == "true",
+            filters=self._filters(properties.get("FilterCriteria"), where),
+            on_failure=None if destination is None else self.resolve(destination, f"{where}: OnFailure"),
+            enabled=self.resolve(properties.get("Enabled", True), where) != "false",
+        )
+
+    def _stream_table(self, stream: Any, where: str) -> str:
+        """The table behind ``Stream: !GetAtt Table.StreamArn``: local mode reads the stream of its
+        own table, whatever ARN that stream gets."""
+        argument = stream.get("Fn::GetAtt") if isinstance(stream, dict) else None
+        if isinstance(argument, str):
+            argument = argument.split(".", 1)
+        if isinstance(argument, list) and len(argument) == 2 and argument[1] == "StreamArn":
+            table = self.resources.get(argument[0]) or {}
+            if table.get("Type") == TABLE_TYPE:
+                if not _stream_view_type(table.get("Properties") or {}):
+                    raise TemplateError(f"{where}: {argument[0]} has no StreamSpecification")
+                return str(argument[0])
+        raise TemplateError(f"{where}: local mode reads only a template table's stream (!GetAtt Table.StreamArn)")
+
+    def _filters(self, criteria: Any, where: str) -> tuple[dict[str, Any], ...]:
+        filters = []
+        for entry in (criteria or {}).get("Filters") or []:
+            text = self.resolve((entry or {}).get("Pattern", ""), f"{where}: FilterCriteria")
+            try:
+                pattern = json.loads(text)
+                patterns.check(pattern)
+            except ValueError as error:
+                raise TemplateError(f"{where}: FilterCriteria pattern {text!r}: {error}") from None
+            filters.append(pattern)
+        return tuple(filters)
+
+    def _bus_name(self, logical_id: str) -> str:
+        name = (self.resources[logical_id].get("Properties") or {}).get("Name")
+        return logical_id if name is None else self.resolve(name, f"{logical_id}: Name")
+
+    def _queue_name(self, logical_id: str) -> str:
+        properties = self.resources[logical_id].get("Properties") or {}
+        name = properties.get("QueueName")
+        if name is not None:
+            return self.resolve(name, f"{logical_id}: QueueName")
+        # CloudFormation makes up a name; the logical id is the readable local one.
+        fifo = self.resolve(properties.get("FifoQueue", False), logical_id) == "true"
+        return f"{logical_id}.fifo" if fifo else logical_id
 
     # ----------------------------------------------------------------------- intrinsic functions
     def resolve(self, value: Any, where: str) -> str:
@@ -301,6 +459,11 @@ class _Reader:
             return self.parameters[name]
         if name in PSEUDO_PARAMETERS:
             return PSEUDO_PARAMETERS[name]
+        kind = (self.resources.get(name) or {}).get("Type")
+        if kind == EVENT_BUS_TYPE:
+            return self._bus_name(name)
+        if kind == QUEUE_TYPE:
+            return Queue(name, self._queue_name(name)).url
         if name in self.resources:
             # A table's local name is its logical id; other resources have no local counterpart,
             # their logical id stands in for the physical id.
@@ -309,8 +472,15 @@ class _Reader:
 
     def _get_att(self, argument: Any, where: str) -> str:
         resource, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+        kind = (self.resources.get(resource) or {}).get("Type")
+        if kind == EVENT_BUS_TYPE and attribute in ("Arn", "Name"):
+            bus = EventBus(resource, self._bus_name(resource))
+            return bus.arn if attribute == "Arn" else bus.name
+        if kind == QUEUE_TYPE and attribute in ("Arn", "QueueName", "QueueUrl"):
+            queue = Queue(resource, self._queue_name(resource))
+            return {"Arn": queue.arn, "QueueName": queue.name, "QueueUrl": queue.url}[attribute]
         if resource in self.resources and attribute == "Arn":
-            if self.resources[resource].get("Type") == TABLE_TYPE:
+            if kind == TABLE_TYPE:
                 return f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{resource}"
             return f"arn:aws:local:{REGION}:{ACCOUNT_ID}:{resource}"
         raise TemplateError(f"{where}: local mode cannot resolve !GetAtt {resource}.{attribute}")
@@ -348,9 +518,9 @@ class _Reader:
                 return any(self._condition(part, where) for part in argument)
         raise TemplateError(f"{where}: local mode cannot evaluate the condition {condition!r}")
 
-    def _is_table_ref(self, value: Any) -> bool:
+    def _is_local_ref(self, value: Any) -> bool:
         name = value.get("Ref") if isinstance(value, dict) else None
-        return isinstance(name, str) and (self.resources.get(name) or {}).get("Type") == TABLE_TYPE
+        return isinstance(name, str) and (self.resources.get(name) or {}).get("Type") in LOCAL_RESOURCE_TYPES
 
 
 def _table(logical_id: str, properties: Mapping[str, Any]) -> dict[str, Any]:
@@ -369,7 +539,15 @@ def _table(logical_id: str, properties: Mapping[str, Any]) -> dict[str, Any]:
     for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if properties.get(kind):
             definition[kind] = [_index(index, billing) for index in properties[kind]]
+    view_type = _stream_view_type(properties)
+    if view_type:
+        definition["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view_type}
     return definition
+
+
+def _stream_view_type(properties: Mapping[str, Any]) -> str | None:
+    view_type = (properties.get("StreamSpecification") or {}).get("StreamViewType")
+    return str(view_type) if view_type else None
 
 
 def _index(index: Mapping[str, Any], billing: str) -> dict[str, Any]:

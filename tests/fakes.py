@@ -7,10 +7,10 @@ the same contract against both), so a fake cannot drift from the real thing.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from approval_core.domain.errors import AlreadyApproved, ApprovalAlreadyExists, ApprovalFinished, ConcurrentModification
-from approval_core.domain.models import Approval, ResourceApproval, Status
+from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
 from approval_core.domain.reference import Cart, Customer
 
 FREE_STATUSES = {Status.DECLINED, Status.EXPIRED, Status.CLOSED}
@@ -68,6 +68,44 @@ class InMemoryApprovalStore:
             raise ApprovalAlreadyExists()
         self.approvals[(tenant, approval.id)] = copy.deepcopy(approval)
         self.locks[lock_key] = approval.id
+
+    def overdue(self, now: str) -> Iterator[OverdueApproval]:
+        due = [
+            (t, a) for (t, _), a in list(self.approvals.items()) if a.status is Status.PENDING and a.expiryDate <= now
+        ]
+        for tenant, approval in sorted(due, key=lambda pair: pair[1].expiryDate):
+            self.requests += 1
+            yield OverdueApproval(
+                tenant=tenant,
+                approvalId=approval.id,
+                expiryDate=approval.expiryDate,
+                createdAt=approval.metadata.createdAt,
+                requestorId=approval.requestor.userId,
+                approverId=approval.approver.userId,
+                resourceType=approval.resourceType,
+                resourceId=approval.resource.id,
+                action=approval.action,
+                version=approval.metadata.version,
+            )
+
+    def count_overdue(self, now: str) -> int:
+        self.requests += 1
+        return sum(1 for a in self.approvals.values() if a.status is Status.PENDING and a.expiryDate <= now)
+
+    def expire(self, overdue: OverdueApproval, entry: HistoryEntry) -> bool:
+        self.requests += 1
+        stored = self.approvals[(overdue.tenant, overdue.approvalId)]
+        if (
+            stored.status is not Status.PENDING
+            or stored.expiryDate > entry.at
+            or stored.metadata.version != overdue.version
+        ):
+            return False
+        metadata = stored.metadata.model_copy(update={"version": entry.version, "modifiedAt": entry.at})
+        self.approvals[(overdue.tenant, overdue.approvalId)] = stored.model_copy(
+            update={"status": Status.EXPIRED, "metadata": metadata, "history": [*stored.history, entry]}
+        )
+        return True
 
     def update(self, tenant: str, approval: Approval, expected_version: int, now: str) -> None:
         self.requests += 1

@@ -3,10 +3,11 @@ tests use fakes of the same shape (tests/fakes.py), checked against the same con
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
-from approval_core.domain.models import Approval, ResourceApproval
+from approval_core.domain.events import ApprovalEvent
+from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
 from approval_core.domain.reference import Cart, Customer
 
 
@@ -42,6 +43,31 @@ class ApprovalStore(Protocol):
     def list_for_participant(self, tenant: str, user_id: str, limit: int | None) -> list[Approval]:
         """The approvals the customer takes part in, newest first; the first ``limit`` of them,
         or all when ``limit`` is None."""
+        ...
+
+    def overdue(self, now: str) -> Iterator[OverdueApproval]:
+        """PENDING approvals whose expiryDate is at or before ``now``, read page by page as the
+        caller consumes them (about one item read per approval)."""
+        ...
+
+    def count_overdue(self, now: str) -> int:
+        """How many PENDING approvals are overdue at ``now``."""
+        ...
+
+    def expire(self, overdue: OverdueApproval, entry: HistoryEntry) -> bool:
+        """Move the approval to EXPIRED with ``entry`` appended to its history, with its
+        participants' copies and (while it still names it) its resource's lock, atomically; only
+        if it is still PENDING, overdue at ``entry.at`` and at ``overdue.version``.
+
+        False when that no longer holds (expired by another sweep, changed meanwhile): nothing
+        is written then.
+        """
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, event: ApprovalEvent) -> None:
+        """Deliver one event; raise if it was not accepted (the caller retries)."""
         ...
 
 

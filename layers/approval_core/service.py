@@ -57,6 +57,16 @@ class ApprovalPage:
     total: int | None
 
 
+@dataclass(frozen=True)
+class SweepResult:
+    expired: int
+    skipped: int
+    still_overdue: int
+
+
+SYSTEM = "system"
+
+
 @dataclass
 class ApprovalService:
     store: ApprovalStore
@@ -163,6 +173,28 @@ class ApprovalService:
             self._save(caller, stored, stored.model_copy(update={"status": Status.CLOSED}), HistoryAction.CLOSED, now)
         except ApprovalFinished:
             raise ValidationFailed("Only a PENDING approval can be closed") from None
+
+    # ------------------------------------------------------------------ expiry
+    def expire_overdue(self, has_time: Callable[[], bool]) -> SweepResult:
+        """Rule 13: move PENDING approvals whose expiryDate has passed to EXPIRED.
+
+        Each expiry is its own conditional write, so the sweep can run twice at once, be cut off
+        anywhere and be rerun: an approval is expired once, and what one run leaves the next
+        finds. It stops when ``has_time`` says so, and then counts what it left.
+        """
+        now = iso(self.clock())
+        expired = skipped = 0
+        for overdue in self.store.overdue(now):
+            if not has_time():
+                return SweepResult(expired, skipped, still_overdue=self.store.count_overdue(now))
+            entry = HistoryEntry(
+                at=now, by=SYSTEM, action=HistoryAction.EXPIRED, status=Status.EXPIRED, version=overdue.version + 1
+            )
+            if self.store.expire(overdue, entry):
+                expired += 1
+            else:
+                skipped += 1  # expired by another sweep, or changed since the index was read
+        return SweepResult(expired, skipped, still_overdue=0)
 
     # ------------------------------------------------------------------ questions about a cart
     def permitted(self, caller: Caller, request: ResourceQuery) -> PermittedAnswer:

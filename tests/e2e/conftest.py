@@ -21,7 +21,8 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def serve(state_dir: Path) -> Iterator[Serve]:
-    server = Serve(state_dir)
+    # The published events go to a file, so stdout holds serve's own lines only.
+    server = Serve(state_dir, ["--events-file", str(state_dir / "events.jsonl")])
     yield server
     code = server.stop()
     assert code == 0, f"serve exited with {code} on SIGTERM:\n{server.stderr()}"

@@ -135,3 +135,13 @@ class Api:
 
 def create_body(cart: str, approver: str, **extra: Any) -> dict[str, Any]:
     return {"resourceType": "CART", "resourceId": cart, "action": "CHECKOUT", "approver": {"userId": approver}, **extra}
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 15, what: str = "the condition") -> Any:
+    """Poll ``condition`` until it returns something truthy; that, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout} s")
+        time.sleep(0.05)
+    return result

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.world import CARTS, COMPANIES, CUSTOMERS
@@ -28,7 +29,10 @@ FUNCTIONS = {
     "CloseApprovalFunction": "close_approval",
     "CheckPermittedFunction": "check_permitted",
     "SearchUsersFunction": "search_users",
+    "ExpireApprovalsFunction": "expire_approvals",
+    "PublishApprovalEventsFunction": "publish_approval_events",
 }
+EVENT_BUS = "approvals-test-bus"
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +73,14 @@ def tables(dynamodb_endpoint: str) -> dict[str, str]:
             "POWERTOOLS_SERVICE_NAME": "approval-service",
             "POWERTOOLS_METRICS_NAMESPACE": "ApprovalService",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "EVENT_BUS_NAME": EVENT_BUS,
+            # boto3 sends EventBridge calls here: moto's server answers every service.
+            "AWS_ENDPOINT_URL_EVENTBRIDGE": dynamodb_endpoint,
         }
     )
+    events = boto3.client("events", endpoint_url=dynamodb_endpoint)
+    if EVENT_BUS not in [bus["Name"] for bus in events.list_event_buses()["EventBuses"]]:
+        events.create_event_bus(Name=EVENT_BUS)
     return names
 
 

@@ -63,9 +63,12 @@ def test_functions_have_least_privilege_policies(resources: dict[str, Any]) -> N
         statements = [s for policy in function["Properties"]["Policies"] for s in policy["Statement"]]
         for statement in statements:
             actions = statement["Action"]
-            assert all(action.startswith("dynamodb:") and "*" not in action for action in actions), name
-            assert statement["Resource"] != "*", name
-            assert "Fn::GetAtt" in statement["Resource"], name
+            assert all(action.split(":")[0] in ("dynamodb", "events", "sqs") for action in actions), name
+            assert not any("*" in action for action in actions), name
+            # Every grant names one of the stack's own resources (a table, its index, the bus...).
+            resource = statement["Resource"]
+            assert resource != "*", name
+            assert "Fn::GetAtt" in resource or "${" in str(resource.get("Fn::Sub", "")), name
 
 
 def test_api_stage_is_throttled(resources: dict[str, Any]) -> None:

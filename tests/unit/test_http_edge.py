@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from approval_core.api.http import MANAGE_SCOPES, authorize, dumps, error_response, parse_body
+from approval_core.api.http import MANAGE_SCOPES, authorize, error_response, parse_body
 from approval_core.api.settings import Settings
 from approval_core.domain.errors import (
     ApprovalError,
@@ -18,6 +18,7 @@ from approval_core.domain.errors import (
     ValidationFailed,
 )
 from approval_core.domain.models import CreateApprovalRequest
+from approval_core.json_text import dumps
 
 SETTINGS = Settings(approvals_table_name="approvals", directory_table_name="directory")
 

@@ -7,6 +7,7 @@ transaction, not reads before it, enforce rules 5, 7 and 9.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
@@ -17,7 +18,7 @@ from approval_core.domain.errors import (
     ApprovalFinished,
     ConcurrentModification,
 )
-from approval_core.domain.models import Approval, ResourceApproval, Status
+from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -80,7 +81,55 @@ class DynamoApprovalStore:
                 return approvals
             query["ExclusiveStartKey"] = last_key
 
+    def overdue(self, now: str) -> Iterator[OverdueApproval]:
+        for shard in range(keys.EXPIRY_SHARDS):
+            for item in self._query_overdue(shard, now, {}):
+                yield _overdue(item)
+
+    def count_overdue(self, now: str) -> int:
+        return sum(
+            page["Count"]
+            for shard in range(keys.EXPIRY_SHARDS)
+            for page in self._overdue_pages(shard, now, {"Select": "COUNT"})
+        )
+
+    def _query_overdue(self, shard: int, now: str, extra: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        for page in self._overdue_pages(shard, now, extra):
+            yield from (from_item(item) for item in page.get("Items", []))
+
+    def _overdue_pages(self, shard: int, now: str, extra: dict[str, Any]) -> Iterator[Any]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": keys.EXPIRY_INDEX,
+            "KeyConditionExpression": "ExpiryShard = :shard AND ExpiryKey < :bound",
+            "ExpressionAttributeValues": to_item(
+                {":shard": keys.expiry_shard(shard), ":bound": keys.overdue_bound(now)}
+            ),
+            **extra,
+        }
+        while True:
+            page = self._client.query(**query)
+            yield page
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # ------------------------------------------------------------------ writes
+    def load(self, tenant: str, approvals: list[Approval]) -> None:
+        """Bulk import (a migration, a benchmark): each approval with its participants' copies
+        and its resource's lock, in batches, without the conditions of ``create``."""
+        items = []
+        for approval in approvals:
+            items.append(self._put_approval(tenant, approval)["Put"]["Item"])
+            items.extend(put["Put"]["Item"] for put in self._put_copies(tenant, approval))
+            items.append(to_item(_lock(tenant, approval)))
+        for start in range(0, len(items), 25):
+            pending: Mapping[str, Any] = {
+                self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            }
+            while pending:
+                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
     def create(self, tenant: str, approval: Approval, now: str) -> None:
         lock = {
             "Put": {
@@ -161,11 +210,70 @@ class DynamoApprovalStore:
                 f"not {expected_version}"
             ) from None
 
-    def _put_approval(self, tenant: str, approval: Approval) -> dict[str, Any]:
-        expiry_entry = (
-            keys.pending_expiry(tenant, approval.id, approval.expiryDate) if approval.status is Status.PENDING else {}
+    def expire(self, overdue: OverdueApproval, entry: HistoryEntry) -> bool:
+        tenant, approval_id = overdue.tenant, overdue.approvalId
+        change = {
+            "UpdateExpression": "SET #status = :expired, #metadata.#version = :next, "
+            "#metadata.#modifiedAt = :at, #history = list_append(#history, :entry)",
+            "ExpressionAttributeNames": {
+                "#status": "status",
+                "#metadata": "metadata",
+                "#version": "version",
+                "#modifiedAt": "modifiedAt",
+                "#history": "history",
+            },
+            "ExpressionAttributeValues": {
+                ":expired": Status.EXPIRED,
+                ":next": entry.version,
+                ":at": entry.at,
+                ":entry": [entry.model_dump(mode="python")],
+            },
+        }
+        approval_change = _update(
+            self._table,
+            keys.approval(tenant, approval_id),
+            change,
+            remove="ExpiryShard, ExpiryKey, ExpiryRef",
+            condition="#status = :pending AND expiryDate <= :at AND #metadata.#version = :version",
+            values={":pending": Status.PENDING, ":version": overdue.version},
         )
-        item = {**keys.approval(tenant, approval.id), **expiry_entry, **_document(approval)}
+        copies = [
+            _update(self._table, key, change, condition="attribute_exists(PK)")
+            for key in (
+                keys.participation(tenant, user_id, overdue.createdAt, approval_id)
+                for user_id in (overdue.requestorId, overdue.approverId)
+            )
+        ]
+        lock = {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item(keys.resource_lock(tenant, overdue.resourceType, overdue.resourceId, overdue.action)),
+                "UpdateExpression": "SET #status = :expired, version = :next",
+                "ConditionExpression": "approvalId = :id",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_item(
+                    {":expired": Status.EXPIRED, ":next": entry.version, ":id": approval_id}
+                ),
+            }
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[approval_change, *copies, lock])  # type: ignore[list-item]
+        except self._client.exceptions.TransactionCanceledException as cancelled:
+            approval_reason, *_, lock_reason = _reasons(cancelled.response, 4)
+            if approval_reason.get("Code") == CONDITION_FAILED:
+                return False
+            if lock_reason.get("Code") != CONDITION_FAILED:
+                raise
+            # A newer approval holds the resource (this one was overdue when it was created):
+            # the lock is that one's now.
+            self._client.transact_write_items(TransactItems=[approval_change, *copies])  # type: ignore[list-item]
+        return True
+
+    def _put_approval(self, tenant: str, approval: Approval) -> dict[str, Any]:
+        item = {**keys.approval(tenant, approval.id), **_document(approval)}
+        if approval.status is Status.PENDING:
+            item.update(keys.pending_expiry(tenant, approval.id, approval.expiryDate))
+            item["ExpiryRef"] = _expiry_ref(approval)
         return {"Put": {"TableName": self._table, "Item": to_item(item)}}
 
     def _put_copies(self, tenant: str, approval: Approval) -> list[TransactWriteItemTypeDef]:
@@ -177,6 +285,15 @@ class DynamoApprovalStore:
                 for user_id in (approval.requestor.userId, approval.approver.userId)
             )
         ]
+
+
+def changed_approval(key: Mapping[str, Any], new_image: Mapping[str, Any] | None) -> tuple[str, Approval] | None:
+    """(tenant, approval) of a stream record of the approvals table; None for the other items
+    (participants' copies and locks change with their approval) and for removals."""
+    approval_key = keys.approval_of({name: str(value) for name, value in key.items()})
+    if approval_key is None or not new_image:
+        return None
+    return approval_key[0], Approval.model_validate(new_image)
 
 
 def _document(approval: Approval) -> dict[str, Any]:
@@ -192,6 +309,51 @@ def _lock(tenant: str, approval: Approval) -> dict[str, Any]:
         "requestorId": approval.requestor.userId,
         "approverId": approval.approver.userId,
         "version": approval.metadata.version,
+    }
+
+
+def _expiry_ref(approval: Approval) -> dict[str, Any]:
+    """What the sweep reads from the expiry index (its projection) to expire the approval."""
+    return {
+        "createdAt": approval.metadata.createdAt,
+        "requestorId": approval.requestor.userId,
+        "approverId": approval.approver.userId,
+        "resourceType": approval.resourceType,
+        "resourceId": approval.resource.id,
+        "action": approval.action,
+        "version": approval.metadata.version,
+    }
+
+
+def _overdue(item: dict[str, Any]) -> OverdueApproval:
+    tenant, approval_id = keys.tenant_and_id_of_expiry_key(item["ExpiryKey"])
+    return OverdueApproval.model_validate(
+        {
+            **item["ExpiryRef"],
+            "tenant": tenant,
+            "approvalId": approval_id,
+            "expiryDate": item["ExpiryKey"].split("#", 1)[0],
+        }
+    )
+
+
+def _update(
+    table: str,
+    key: keys.Key,
+    change: dict[str, Any],
+    condition: str,
+    remove: str = "",
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(key),
+            "UpdateExpression": change["UpdateExpression"] + (f" REMOVE {remove}" if remove else ""),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": change["ExpressionAttributeNames"],
+            "ExpressionAttributeValues": to_item({**change["ExpressionAttributeValues"], **(values or {})}),
+        }
     }
 
 

@@ -15,7 +15,18 @@ EXPIRY_SHARDS = 8
 
 # --------------------------------------------------------------------------- approvals table
 def approval(tenant: str, approval_id: str) -> Key:
-    return {"PK": f"TENANT#{tenant}#APPROVAL#{approval_id}", "SK": "APPROVAL"}
+    return {"PK": f"TENANT#{tenant}#APPROVAL#{approval_id}", "SK": APPROVAL_SORT_KEY}
+
+
+def approval_of(key: Key) -> tuple[str, str] | None:
+    """(tenant, approval id) of an approval item's key; None for any other item."""
+    parts = key.get("PK", "").split("#")
+    if key.get("SK") != APPROVAL_SORT_KEY or len(parts) != 4 or parts[0] != "TENANT" or parts[2] != "APPROVAL":
+        return None
+    return parts[1], parts[3]
+
+
+APPROVAL_SORT_KEY = "APPROVAL"
 
 
 def participation(tenant: str, user_id: str, created_at: str, approval_id: str) -> Key:
@@ -38,7 +49,22 @@ def resource_lock(tenant: str, resource_type: str, resource_id: str, action: str
 def pending_expiry(tenant: str, approval_id: str, expiry_date: str) -> Key:
     """Sparse index entry of a PENDING approval, sharded so no partition of the index is hot."""
     shard = zlib.crc32(f"{tenant}#{approval_id}".encode()) % EXPIRY_SHARDS
-    return {"ExpiryShard": f"PENDING#{shard}", "ExpiryKey": f"{expiry_date}#{tenant}#{approval_id}"}
+    return {"ExpiryShard": expiry_shard(shard), "ExpiryKey": f"{expiry_date}#{tenant}#{approval_id}"}
+
+
+def expiry_shard(shard: int) -> str:
+    return f"PENDING#{shard}"
+
+
+def overdue_bound(now: str) -> str:
+    """Index keys below this are overdue at ``now``: ``{expiryDate}#...`` sorts below
+    ``{now}$`` exactly when expiryDate <= now ("$" follows "#")."""
+    return f"{now}$"
+
+
+def tenant_and_id_of_expiry_key(expiry_key: str) -> tuple[str, str]:
+    _, tenant, approval_id = expiry_key.split("#", 2)
+    return tenant, approval_id
 
 
 # --------------------------------------------------------------------------- directory table
@@ -70,6 +96,3 @@ def is_cart(item: dict[str, object]) -> bool:
 
 
 CART_SORT_KEY = "CART"
-
-
-KEY_ATTRIBUTES = frozenset({"PK", "SK", "ExpiryShard", "ExpiryKey"})

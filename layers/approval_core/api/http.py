@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
-import simplejson
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,6 +33,7 @@ from approval_core.domain.errors import (
 )
 from approval_core.domain.query import QueryError, parse_query, parse_sort
 from approval_core.domain.validation import validate
+from approval_core.json_text import dumps, loads
 from approval_core.service import ListRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -55,11 +55,6 @@ RETRYABLE_ERROR_CODES = frozenset(
         "TransactionConflictException",
     }
 )
-
-
-def dumps(value: Any) -> str:
-    """JSON with exact decimals: an amount of 10.10 is written 10.10, never 10.1."""
-    return simplejson.dumps(value, use_decimal=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def new_resolver() -> APIGatewayHttpResolver:
@@ -140,8 +135,8 @@ def parse_json(event: APIGatewayProxyEventV2) -> Any:
     if not raw:
         raise ValidationFailed("The request body is empty", [ErrorDetail(message="body: cannot be null")])
     try:
-        document = simplejson.loads(raw, use_decimal=True, allow_nan=False)
-    except (simplejson.JSONDecodeError, ValueError) as error:
+        document = loads(raw)
+    except ValueError as error:  # simplejson's JSONDecodeError is one
         raise ValidationFailed(
             "Malformed JSON",
             [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")],

@@ -25,6 +25,8 @@ class Settings(BaseModel):
     tenant_claim: str = "tenant"
     groups_claim: str = "cognito:groups"
     max_body_bytes: int = MAX_BODY_BYTES
+    # Only the event publisher needs it.
+    event_bus_name: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import boto3
+
 from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.directory import DynamoDirectory
-from approval_core.adapters.dynamodb import make_client
+from approval_core.adapters.dynamodb import CLIENT_CONFIG, make_client
+from approval_core.adapters.event_bus import EventBridgePublisher
 from approval_core.api.settings import settings
 from approval_core.service import ApprovalService
 
@@ -19,6 +22,14 @@ if TYPE_CHECKING:
 @lru_cache(maxsize=1)
 def dynamodb_client() -> DynamoDBClient:
     return make_client(settings().dynamodb_endpoint)
+
+
+@lru_cache(maxsize=1)
+def event_publisher() -> EventBridgePublisher:
+    bus = settings().event_bus_name
+    if not bus:
+        raise RuntimeError("EVENT_BUS_NAME is not set: the event publisher has no bus to publish to")
+    return EventBridgePublisher(boto3.client("events", config=CLIENT_CONFIG), bus)
 
 
 @lru_cache(maxsize=1)

@@ -242,3 +242,19 @@ class ApproverCandidate(Model):
     userId: str
     firstName: str | None = None
     lastName: str | None = None
+
+
+class OverdueApproval(Model):
+    """What the expiry sweep knows of an overdue PENDING approval without reading it: enough to
+    write its expiry (the approval, its participants' copies, its resource's lock)."""
+
+    tenant: str
+    approvalId: str
+    expiryDate: str
+    createdAt: str
+    requestorId: str
+    approverId: str
+    resourceType: ResourceType
+    resourceId: str
+    action: Action
+    version: int

@@ -1,0 +1,55 @@
+"""The events the rest of the platform learns about approvals from: one per committed change.
+
+The change is read from the approval itself: its newest history entry says what happened.
+Consumers make duplicates harmless with ``detail.id`` plus ``detail.version``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from approval_core.domain.models import Approval, HistoryAction
+
+SOURCE = "approval.service"
+
+DETAIL_TYPES = {
+    HistoryAction.CREATED: "Approval Created",
+    HistoryAction.UPDATED: "Approval Updated",
+    HistoryAction.APPROVED: "Approval Approved",
+    HistoryAction.DECLINED: "Approval Declined",
+    HistoryAction.CLOSED: "Approval Closed",
+    HistoryAction.EXPIRED: "Approval Expired",
+}
+
+
+@dataclass(frozen=True)
+class ApprovalEvent:
+    detail_type: str
+    detail: dict[str, Any]
+
+    @property
+    def source(self) -> str:
+        return SOURCE
+
+
+def approval_changed(tenant: str, approval: Approval) -> ApprovalEvent:
+    """The event of the approval's latest change."""
+    change = approval.history[-1]
+    return ApprovalEvent(
+        detail_type=DETAIL_TYPES[change.action],
+        detail={
+            "tenant": tenant,
+            "id": approval.id,
+            "version": approval.metadata.version,
+            "change": change.action.value,
+            "status": approval.status.value,
+            "at": change.at,
+            "by": change.by,
+            "resourceType": approval.resourceType.value,
+            "resourceId": approval.resource.id,
+            "action": approval.action.value,
+            "requestor": approval.requestor.model_dump(exclude_none=True),
+            "approver": approval.approver.model_dump(exclude_none=True),
+        },
+    )

@@ -1,0 +1,53 @@
+"""What each change of an approval tells the rest of the platform."""
+
+from __future__ import annotations
+
+import pytest
+
+from approval_core.domain.events import approval_changed
+from approval_core.domain.models import Approval, HistoryAction
+
+APPROVAL = {
+    "id": "a1",
+    "status": "PENDING",
+    "resourceType": "CART",
+    "action": "CHECKOUT",
+    "resource": {"id": "cart-1"},
+    "requestor": {"userId": "ann", "firstName": "Ann"},
+    "approver": {"userId": "carol"},
+    "expiryDate": "2026-12-01T00:00:00.000Z",
+    "metadata": {"createdAt": "2026-11-24T00:00:00.000Z", "modifiedAt": "2026-11-24T00:00:00.000Z", "version": 1},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "detail_type"),
+    [
+        ("CREATED", "PENDING", "Approval Created"),
+        ("UPDATED", "PENDING", "Approval Updated"),
+        ("APPROVED", "APPROVED", "Approval Approved"),
+        ("DECLINED", "DECLINED", "Approval Declined"),
+        ("CLOSED", "CLOSED", "Approval Closed"),
+        ("EXPIRED", "EXPIRED", "Approval Expired"),
+    ],
+)
+def test_each_change_has_its_detail_type(change: str, status: str, detail_type: str) -> None:
+    entry = {"at": "2026-11-24T01:00:00.000Z", "by": "carol", "action": change, "status": status, "version": 2}
+    approval = Approval.model_validate(APPROVAL | {"status": status, "history": [entry]})
+    event = approval_changed("acme", approval)
+    assert event.detail_type == detail_type
+    assert event.source == "approval.service"
+    assert event.detail == {
+        "tenant": "acme",
+        "id": "a1",
+        "version": 1,
+        "change": HistoryAction(change).value,
+        "status": status,
+        "at": "2026-11-24T01:00:00.000Z",
+        "by": "carol",
+        "resourceType": "CART",
+        "resourceId": "cart-1",
+        "action": "CHECKOUT",
+        "requestor": {"userId": "ann", "firstName": "Ann"},
+        "approver": {"userId": "carol"},
+    }
