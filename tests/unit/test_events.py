@@ -51,3 +51,36 @@ def test_each_change_has_its_detail_type(change: str, status: str, detail_type: 
         "requestor": {"userId": "ann", "firstName": "Ann"},
         "approver": {"userId": "carol"},
     }
+
+
+def test_every_detail_type_has_a_sample_in_events_bus_that_matches_the_schema() -> None:
+    import json
+    from pathlib import Path
+
+    from approval_core.domain.events import DETAIL_TYPES
+
+    samples = {
+        json.loads(path.read_text())["detail-type"]: json.loads(path.read_text())
+        for path in (Path(__file__).resolve().parents[2] / "events" / "bus").glob("*.json")
+    }
+    assert set(samples) == set(DETAIL_TYPES.values())
+    produced = approval_changed(
+        "acme",
+        Approval.model_validate(
+            APPROVAL
+            | {
+                "history": [
+                    {
+                        "at": "2026-11-24T01:00:00.000Z",
+                        "by": "ann",
+                        "action": "CREATED",
+                        "status": "PENDING",
+                        "version": 1,
+                    }
+                ]
+            }
+        ),
+    )
+    for sample in samples.values():
+        assert sample["source"] == produced.source
+        assert set(sample["detail"]) == set(produced.detail)
