@@ -45,7 +45,7 @@ def test_each_route_has_its_own_function_and_sample_event() -> None:
         assert (function.code_uri / "app.py").exists()
 
 
-@pytest.mark.parametrize("table", ["ApprovalsTable", "DirectoryTable"])
+@pytest.mark.parametrize("table", ["ApprovalsTable", "DirectoryTable", "IdempotencyTable"])
 def test_tables_are_protected(resources: dict[str, Any], table: str) -> None:
     resource = resources[table]
     properties = resource["Properties"]
