@@ -68,6 +68,7 @@ def tables(dynamodb_endpoint: str) -> dict[str, str]:
             "DYNAMODB_ENDPOINT": dynamodb_endpoint,
             "APPROVALS_TABLE_NAME": names["ApprovalsTable"],
             "DIRECTORY_TABLE_NAME": names["DirectoryTable"],
+            "IDEMPOTENCY_TABLE_NAME": names["IdempotencyTable"],
             "APPROVAL_EXPIRY_SECONDS": "3600",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_SERVICE_NAME": "approval-service",

@@ -17,6 +17,7 @@ from approval_core.domain.errors import (
     ApprovalAlreadyExists,
     ApprovalFinished,
     ConcurrentModification,
+    ServiceBusy,
 )
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+# Cancellation reasons that say "not now" rather than "no": the same request can succeed later.
+TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 # A resource is free for a new approval when it never had one, when its latest finished without
 # approval, or when its latest is PENDING but overdue (rule 13: it reads as EXPIRED already).
@@ -151,24 +154,15 @@ class DynamoApprovalStore:
         }
         new_approval = self._put_approval(tenant, approval)
         new_approval["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
-        try:
-            self._client.transact_write_items(
-                TransactItems=[lock, new_approval, *self._put_copies(tenant, approval)]  # type: ignore[list-item]
-            )
-        except self._client.exceptions.TransactionCanceledException as cancelled:
-            lock_reason, approval_reason = _reasons(cancelled.response, 2)
+        refused = self._transact([lock, new_approval, *self._put_copies(tenant, approval)])
+        if refused:
+            lock_reason = refused[0]
             if lock_reason.get("Code") == CONDITION_FAILED:
                 holder = from_item(lock_reason.get("Item", {}))
                 if holder.get("status") == Status.APPROVED:
-                    raise AlreadyApproved(
-                        f"Approval {holder.get('approvalId')} already approved this resource"
-                    ) from None
-                raise ApprovalAlreadyExists(
-                    f"Approval {holder.get('approvalId')} is already pending for this resource"
-                ) from None
-            if approval_reason.get("Code") == CONDITION_FAILED:
-                raise ApprovalAlreadyExists(f"Approval {approval.id} already exists") from None
-            raise
+                    raise AlreadyApproved(f"Approval {holder.get('approvalId')} already approved this resource")
+                raise ApprovalAlreadyExists(f"Approval {holder.get('approvalId')} is already pending for this resource")
+            raise ApprovalAlreadyExists(f"Approval {approval.id} already exists")
 
     def update(self, tenant: str, approval: Approval, expected_version: int, now: str) -> None:
         changed = self._put_approval(tenant, approval)
@@ -196,19 +190,16 @@ class DynamoApprovalStore:
                     }
                 }
             )
-        try:
-            self._client.transact_write_items(TransactItems=writes)
-        except self._client.exceptions.TransactionCanceledException as cancelled:
-            (approval_reason,) = _reasons(cancelled.response, 1)
-            if approval_reason.get("Code") != CONDITION_FAILED:
-                raise
-            stored = from_item(approval_reason.get("Item", {}))
+        refused = self._transact(writes)
+        if refused:
+            # Only the approval's condition can fail: the lock's holds while that one does.
+            stored = from_item(refused[0].get("Item", {}))
             if stored.get("status") != Status.PENDING or str(stored.get("expiryDate", "")) <= now:
-                raise ApprovalFinished() from None
+                raise ApprovalFinished()
             raise ConcurrentModification(
                 f"Approval {approval.id} is at version {stored.get('metadata', {}).get('version')}, "
                 f"not {expected_version}"
-            ) from None
+            )
 
     def expire(self, overdue: OverdueApproval, entry: HistoryEntry) -> bool:
         tenant, approval_id = overdue.tenant, overdue.approvalId
@@ -256,18 +247,27 @@ class DynamoApprovalStore:
                 ),
             }
         }
-        try:
-            self._client.transact_write_items(TransactItems=[approval_change, *copies, lock])  # type: ignore[list-item]
-        except self._client.exceptions.TransactionCanceledException as cancelled:
-            approval_reason, *_, lock_reason = _reasons(cancelled.response, 4)
-            if approval_reason.get("Code") == CONDITION_FAILED:
-                return False
-            if lock_reason.get("Code") != CONDITION_FAILED:
-                raise
+        refused = self._transact([approval_change, *copies, lock])
+        if refused and refused[-1].get("Code") == CONDITION_FAILED and refused[0].get("Code") != CONDITION_FAILED:
             # A newer approval holds the resource (this one was overdue when it was created):
             # the lock is that one's now.
-            self._client.transact_write_items(TransactItems=[approval_change, *copies])  # type: ignore[list-item]
-        return True
+            refused = self._transact([approval_change, *copies])
+        return not refused
+
+    def _transact(self, writes: list[Any]) -> list[dict[str, Any]]:
+        """Write all or nothing. Returns [] when written, else the cancellation reasons, one per
+        write: a condition that failed (ConditionalCheckFailed, with the item when asked for).
+        Contention and throttling are ServiceBusy: the client retries shortly."""
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except self._client.exceptions.TransactionCanceledException as cancelled:
+            reasons: list[dict[str, Any]] = [dict(r) for r in cancelled.response.get("CancellationReasons", [])]
+            if not any(reason.get("Code") == CONDITION_FAILED for reason in reasons) or any(
+                reason.get("Code") in TRANSIENT_CANCELLATIONS for reason in reasons
+            ):
+                raise ServiceBusy("The approval is being changed by another request; retry shortly") from None
+            return reasons + [{}] * (len(writes) - len(reasons))
+        return []
 
     def _put_approval(self, tenant: str, approval: Approval) -> dict[str, Any]:
         item = {**keys.approval(tenant, approval.id), **_document(approval)}
@@ -355,9 +355,3 @@ def _update(
             "ExpressionAttributeValues": to_item({**change["ExpressionAttributeValues"], **(values or {})}),
         }
     }
-
-
-def _reasons(response: Any, count: int) -> list[dict[str, Any]]:
-    """The first ``count`` cancellation reasons of a cancelled transaction, padded with {}."""
-    reasons = list(response.get("CancellationReasons", []))
-    return [*reasons, *([{}] * count)][:count]

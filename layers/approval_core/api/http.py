@@ -29,6 +29,7 @@ from approval_core.domain.errors import (
     Forbidden,
     InvalidAccessToken,
     PayloadTooLarge,
+    ServiceBusy,
     ValidationFailed,
 )
 from approval_core.domain.query import QueryError, parse_query, parse_sort
@@ -42,6 +43,7 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
 
+RETRY_AFTER_SECONDS = "1"
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,15}$")
 
 # DynamoDB answers these when it is overloaded or briefly unavailable: the client may retry.
@@ -63,14 +65,19 @@ def new_resolver() -> APIGatewayHttpResolver:
     return app
 
 
-def lambda_entry_point(app: APIGatewayHttpResolver) -> LambdaHandler:
+def lambda_entry_point(
+    app: APIGatewayHttpResolver, on_invoke: Callable[[LambdaContext], None] | None = None
+) -> LambdaHandler:
     """The function's handler: the resolver under the Powertools decorator stack (correlation id
-    from the API Gateway request id, tracing without capturing responses, metrics flushed)."""
+    from the API Gateway request id, tracing without capturing responses, metrics flushed).
+    ``on_invoke`` sees each invocation's context first (the idempotency utility needs it)."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if on_invoke is not None:
+            on_invoke(context)
         return app.resolve(event, context)
 
     return cast(LambdaHandler, lambda_handler)
@@ -204,21 +211,14 @@ def error_response(error: ApprovalError) -> Response[str]:
         "status": HTTPStatus(error.status).phrase,
         "message": error.message,
     }
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(error, ServiceBusy) else {}
     if error.error_code:
         body["errorCode"] = error.error_code
     if error.details:
         body["details"] = [
             {key: value for key, value in vars(detail).items() if value is not None} for detail in error.details
         ]
-    return json_response(error.status, body)
-
-
-def _unavailable() -> Response[str]:
-    return json_response(
-        503,
-        {"code": 503, "status": "Service Unavailable", "message": "The service is busy; retry shortly"},
-        headers={"Retry-After": "1"},
-    )
+    return json_response(error.status, body, headers=headers)
 
 
 def _internal_error() -> Response[str]:
@@ -238,7 +238,7 @@ def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
         if isinstance(error, BotoCoreError) or code in RETRYABLE_ERROR_CODES:
             logger.warning("DynamoDB unavailable", extra={"errorCode": code or type(error).__name__})
             metrics.add_metric(name="DependencyUnavailable", unit=MetricUnit.Count, value=1)
-            return _unavailable()
+            return error_response(ServiceBusy())
         logger.exception("DynamoDB refused a request")
         metrics.add_metric(name="UnexpectedError", unit=MetricUnit.Count, value=1)
         return _internal_error()

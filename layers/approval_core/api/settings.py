@@ -27,6 +27,8 @@ class Settings(BaseModel):
     max_body_bytes: int = MAX_BODY_BYTES
     # Only the event publisher needs it.
     event_bus_name: str | None = None
+    # Only create needs it: the Powertools idempotency records of Idempotency-Key requests.
+    idempotency_table_name: str | None = None
 
 
 @lru_cache(maxsize=1)

@@ -134,3 +134,21 @@ class ConcurrentModification(ApprovalError):
     status = 409
     error_code = "APPROVAL-409002"
     default_message = "The approval was modified concurrently; re-read and retry"
+
+
+class IdempotencyKeyInProgress(ApprovalError):
+    status = 409
+    default_message = "A request with this Idempotency-Key is still in progress; retry shortly"
+
+
+class IdempotencyKeyReused(ApprovalError):
+    status = 422
+    default_message = "This Idempotency-Key was used with a different request body"
+
+
+# --------------------------------------------------------------------------- 503
+class ServiceBusy(ApprovalError):
+    """The database is throttling, unavailable or contended; nothing was written. Retry."""
+
+    status = 503
+    default_message = "The service is busy; retry shortly"
