@@ -128,10 +128,13 @@ def verify(key: SigningKey, token: str, *, issuer: str = ISSUER, audience: str =
         )
     except (jwt.PyJWTError, ValueError, TypeError) as error:
         raise InvalidToken(str(error)) from None
-    # Cognito access tokens name the app client in client_id and carry no aud.
-    audiences = claims.get("aud")
-    audiences = audiences if isinstance(audiences, list) else [audiences]
-    if audience not in audiences and claims.get("client_id") != audience:
+    # As API Gateway's JWT authorizer: aud when the token has one, else client_id (Cognito
+    # access tokens name the app client in client_id and carry no aud).
+    if "aud" in claims:
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if audience not in audiences:
+            raise InvalidToken("wrong audience")
+    elif claims.get("client_id") != audience:
         raise InvalidToken("wrong audience")
     return claims
 
