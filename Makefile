@@ -49,11 +49,30 @@ integration: $(VENV)/.installed
 e2e: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/e2e
 
+# Smoke tests over HTTPS against a deployed stack, found by its CloudFormation outputs. Needs AWS
+# credentials; the tokens come from the environment (README, "Testing against real DynamoDB / a
+# deployed stack").
+.PHONY: e2e-aws
+e2e-aws: $(VENV)/.installed
+	@test -n "$(STACK)" || { echo "usage: make e2e-aws STACK=<stack name>" >&2; exit 2; }
+	STACK='$(STACK)' $(VENV)/bin/pytest tests/aws
+
 sam: setup
 	SAM_CLI=$(SAM) PYTHON313_DIR=$(PYTHON313_DIR) $(VENV)/bin/pytest tests/template -m sam
 
 test: setup lint
-	SAM_CLI=$(SAM) PYTHON313_DIR=$(PYTHON313_DIR) $(VENV)/bin/pytest -n 2 --dist loadgroup
+	SAM_CLI=$(SAM) PYTHON313_DIR=$(PYTHON313_DIR) $(VENV)/bin/pytest -n 2 --dist loadfile
+
+# Schemathesis against a serve of its own with ten times the random cases of `make test`.
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	FUZZ_SCALE=10 $(VENV)/bin/pytest tests/fuzz
+
+# Benchmarks (docs/benchmarks.md): prints the figures, never fails on a slow machine.
+# BENCH_ARGS passes options on, e.g. make bench BENCH_ARGS="--scale smoke" or "--only 1".
+.PHONY: bench
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache .mypy_cache .ruff_cache
