@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from approvals_local.tokens import SigningKey, load_signing_key, mint
-from tests.e2e.support import Api, Mint, Serve
+from tests.e2e.support import Api, Mint, Serve, store_arguments
 
 
 @pytest.fixture(scope="session")
@@ -21,8 +21,9 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def serve(state_dir: Path) -> Iterator[Serve]:
-    # The published events go to a file, so stdout holds serve's own lines only.
-    server = Serve(state_dir, ["--events-file", str(state_dir / "events.jsonl")])
+    # The published events go to a file, so stdout holds serve's own lines only. The store is the
+    # DynamoDB of DYNAMODB_TEST_ENDPOINT when set (as in the integration suite), else serve's own.
+    server = Serve(state_dir, ["--events-file", str(state_dir / "events.jsonl"), *store_arguments()])
     yield server
     code = server.stop()
     assert code == 0, f"serve exited with {code} on SIGTERM:\n{server.stderr()}"

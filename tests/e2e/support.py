@@ -14,10 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-from approvals_local.template import load_template
+from approvals_local.template import REGION, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / ".venv" / "bin" / "approvals-local"
@@ -38,6 +41,45 @@ def clean_environment(state_dir: Path, **extra: str) -> dict[str, str]:
     }
     environment.update({"APPROVALS_LOCAL_DIR": str(state_dir), **extra})
     return environment
+
+
+def store_arguments() -> list[str]:
+    """serve's store: the DynamoDB that DYNAMODB_TEST_ENDPOINT names (DynamoDB Local, a moto server,
+    as the integration suite takes it), else none, so serve runs its embedded one.
+
+    serve names the tables after the template's logical ids, and the suite expects them empty:
+    an endpoint that already has them (an earlier run's) is refused before serve starts."""
+    endpoint = os.environ.get("DYNAMODB_TEST_ENDPOINT")
+    if not endpoint:
+        return []
+    wanted = set(load_template(ROOT / "template.yaml").tables)
+    # serve's own credentials rule (approvals_local.dynamo.use_test_credentials): any will do
+    # outside AWS. Short timeouts: an endpoint that does not answer fails the suite at once.
+    dummy = "testing" if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")) else None
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or REGION
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
+        aws_access_key_id=dummy,
+        aws_secret_access_key=dummy,
+    )
+    try:
+        existing = {name for page in client.get_paginator("list_tables").paginate() for name in page["TableNames"]}
+    except (BotoCoreError, ClientError) as error:
+        existing, unreachable = set(), str(error)
+    else:
+        unreachable = ""
+    if unreachable:  # failed outside the except block, so the report is this line, not a traceback
+        pytest.fail(f"DYNAMODB_TEST_ENDPOINT={endpoint}: cannot reach DynamoDB: {unreachable}", pytrace=False)
+    if left := sorted(wanted & existing):
+        pytest.fail(
+            f"DYNAMODB_TEST_ENDPOINT={endpoint} already has the tables {', '.join(left)} (an earlier run's): "
+            "the e2e suite needs a fresh store; restart DynamoDB Local (in memory) or delete those tables",
+            pytrace=False,
+        )
+    return ["--dynamodb-endpoint", endpoint]
 
 
 class Serve:

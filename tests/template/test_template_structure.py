@@ -1,8 +1,10 @@
 """What template.yaml promises: the contract's routes with their scopes, tables that survive
-mistakes, and least-privilege functions."""
+mistakes, an encrypted queue, least-privilege functions and a throttled API stage. (The alarms:
+test_alarms.py.)"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,33 +47,99 @@ def test_each_route_has_its_own_function_and_sample_event() -> None:
         assert (function.code_uri / "app.py").exists()
 
 
-@pytest.mark.parametrize("table", ["ApprovalsTable", "DirectoryTable", "IdempotencyTable"])
+def of_type(resource_type: str) -> list[str]:
+    """The logical ids of the template's resources of one type (read when the tests are collected,
+    so each one is a test case of its own)."""
+    document = read_document(ROOT / "template.yaml")
+    return sorted(name for name, resource in document["Resources"].items() if resource["Type"] == resource_type)
+
+
+TABLES = of_type("AWS::DynamoDB::Table")
+QUEUES = of_type("AWS::SQS::Queue")
+FUNCTIONS = of_type("AWS::Serverless::Function")
+
+
+def test_the_parametrized_checks_see_the_stacks_resources() -> None:
+    assert {"ApprovalsTable", "DirectoryTable", "IdempotencyTable"} <= set(TABLES)
+    assert QUEUES
+    assert FUNCTIONS
+
+
+@pytest.mark.parametrize("table", TABLES)
 def test_tables_are_protected(resources: dict[str, Any], table: str) -> None:
+    """Every table: kept when the stack is deleted or the table replaced, protected from deletion,
+    restorable to any second of the last 35 days, encrypted at rest."""
     resource = resources[table]
     properties = resource["Properties"]
-    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
-    assert properties["DeletionProtectionEnabled"] is True
-    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert resource.get("DeletionPolicy") == resource.get("UpdateReplacePolicy") == "Retain", table
+    assert properties.get("DeletionProtectionEnabled") is True, table
+    assert (properties.get("PointInTimeRecoverySpecification") or {}).get("PointInTimeRecoveryEnabled") is True, table
+    assert (properties.get("SSESpecification") or {}).get("SSEEnabled") is True, table
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
 
 
-def test_functions_have_least_privilege_policies(resources: dict[str, Any]) -> None:
-    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
-    assert functions
-    for name, function in functions.items():
-        statements = [s for policy in function["Properties"]["Policies"] for s in policy["Statement"]]
-        for statement in statements:
-            actions = statement["Action"]
-            assert all(action.split(":")[0] in ("dynamodb", "events", "sqs") for action in actions), name
-            assert not any("*" in action for action in actions), name
+@pytest.mark.parametrize("queue", QUEUES)
+def test_queues_are_encrypted(resources: dict[str, Any], queue: str) -> None:
+    properties = resources[queue].get("Properties") or {}
+    assert properties.get("SqsManagedSseEnabled") is True or properties.get("KmsMasterKeyId"), queue
+
+
+def statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    """A function's policy statements. Only inline statements: a SAM policy template or a managed
+    policy could not be checked here, so none is allowed."""
+    found = []
+    for policy in function["Properties"].get("Policies") or []:
+        assert isinstance(policy, dict), f"managed policy {policy!r}: write the statements out"
+        assert set(policy) == {"Statement"}, f"policy template {sorted(policy)}: write the statements out"
+        found.extend(policy["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def named_resources(resource: Any) -> set[str]:
+    """The logical ids (and pseudo parameters) one policy Resource entry is built from."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return {resource["Fn::GetAtt"][0]}
+    if isinstance(resource, dict) and "Ref" in resource:
+        return {resource["Ref"]}
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        text = resource["Fn::Sub"] if isinstance(resource["Fn::Sub"], str) else resource["Fn::Sub"][0]
+        return {reference.split(".")[0] for reference in re.findall(r"\$\{([^}!]+)\}", text)}
+    return set()
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_functions_have_least_privilege_policies(resources: dict[str, Any], function: str) -> None:
+    granted = statements(resources[function])
+    assert granted, f"{function} has no policy statements"
+    for statement in granted:
+        assert statement.get("Effect") == "Allow", function
+        assert "NotAction" not in statement, function
+        assert "NotResource" not in statement, function
+        actions = as_list(statement["Action"])
+        assert all(action.split(":")[0] in ("dynamodb", "events", "sqs") for action in actions), (function, actions)
+        # No wildcard at all: not dynamodb:*, not dynamodb:Get*, not *.
+        assert not any("*" in action for action in actions), (function, actions)
+        for resource in as_list(statement["Resource"]):
             # Every grant names one of the stack's own resources (a table, its index, the bus...).
-            resource = statement["Resource"]
-            assert resource != "*", name
-            assert "Fn::GetAtt" in resource or "${" in str(resource.get("Fn::Sub", "")), name
+            assert resource != "*", function
+            assert not (isinstance(resource, str) and "*" in resource), (function, resource)
+            names = named_resources(resource)
+            stack_resources = {name for name in names if name in resources}
+            assert stack_resources, f"{function}: {resource!r} names none of this stack's resources"
+            assert names <= set(resources) | {"AWS::Region", "AWS::AccountId", "AWS::Partition"}, (function, names)
 
 
-def test_api_stage_is_throttled(resources: dict[str, Any]) -> None:
-    settings = resources["ApprovalApi"]["Properties"]["DefaultRouteSettings"]
-    assert settings["ThrottlingRateLimit"] > 0
-    assert settings["ThrottlingBurstLimit"] > 0
+@pytest.mark.parametrize("api", of_type("AWS::Serverless::HttpApi"))
+def test_api_stage_is_throttled(resources: dict[str, Any], api: str) -> None:
+    """Every route of the stage has a rate and a burst limit: none is left unthrottled."""
+    properties = resources[api]["Properties"]
+    settings = properties["DefaultRouteSettings"]
+    assert 0 < settings["ThrottlingRateLimit"] <= 10_000
+    assert 0 < settings["ThrottlingBurstLimit"] <= 5_000
+    for route, overrides in (properties.get("RouteSettings") or {}).items():
+        assert overrides.get("ThrottlingRateLimit", 1) > 0, route
+        assert overrides.get("ThrottlingBurstLimit", 1) > 0, route

@@ -1,0 +1,181 @@
+"""Smoke tests against a deployed stack: `make e2e-aws STACK=<stack name>`.
+
+The stack's CloudFormation outputs name the API, the tables and the event bus. Calls that need a
+customer take access tokens from the environment (README, "Testing against real DynamoDB / a
+deployed stack"): APPROVAL_TENANT, APPROVAL_TOKEN_REQUESTER, APPROVAL_TOKEN_APPROVER and, for the
+flow that creates an approval, APPROVAL_CART_ID.
+
+Without STACK or without AWS credentials every test here skips, saying why. The default test run
+(`make test`, plain `pytest`) does not even collect this folder unless STACK is set; naming it
+(`pytest tests/aws`) collects it. Every AWS and HTTP call has short timeouts: nothing hangs on
+the network.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+import jwt
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+HERE = Path(__file__).resolve().parent
+AWS_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
+HTTP_TIMEOUT = (5, 30)  # connect, read: API Gateway answers within 30 s or not at all
+OUTPUTS = ("ApiUrl", "ApprovalsTableName", "DirectoryTableName", "EventBusName")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Leave this folder out of runs that did not ask for it, unless STACK is set."""
+    if os.environ.get("STACK") or _named_on_the_command_line(config):
+        return None
+    return True
+
+
+def _named_on_the_command_line(config: pytest.Config) -> bool:
+    """Whether the run's paths (the command line's, or testpaths when it has none) are this folder
+    or something in it."""
+    invoked_from = config.invocation_params.dir
+    for argument in config.args:
+        path = (invoked_from / argument.split("::", 1)[0]).resolve()
+        if path == HERE or HERE in path.parents:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- the stack
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    region: str
+    outputs: dict[str, str]
+    parameters: dict[str, str]
+    session: boto3.session.Session
+
+    @property
+    def api_url(self) -> str:
+        return self.outputs["ApiUrl"].rstrip("/")
+
+    @property
+    def tables(self) -> dict[str, str]:
+        """Logical id -> table name."""
+        return {
+            "ApprovalsTable": self.outputs["ApprovalsTableName"],
+            "DirectoryTable": self.outputs["DirectoryTableName"],
+        }
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    name = os.environ.get("STACK")
+    if not name:
+        pytest.skip("STACK is not set: `make e2e-aws STACK=<stack name>` runs these against a deployed stack")
+    # botocore's own lookup: environment, shared config and SSO profiles, container and instance roles.
+    if botocore.session.get_session().get_credentials() is None:
+        pytest.skip(f"no AWS credentials (botocore found none): cannot read the outputs of stack {name}")
+    session = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
+    if not session.region_name:
+        pytest.fail(f"no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) to stack {name}'s", pytrace=False)
+    problem = ""
+    try:
+        described = session.client("cloudformation", config=AWS_CONFIG).describe_stacks(StackName=name)
+    except (BotoCoreError, ClientError) as error:
+        problem = str(error)
+    if problem:  # reported outside the except block: the message, not botocore's traceback
+        pytest.fail(f"cannot describe stack {name} in {session.region_name}: {problem}", pytrace=False)
+    stack = described["Stacks"][0]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    parameters = {
+        p["ParameterKey"]: p.get("ResolvedValue", p.get("ParameterValue", "")) for p in stack.get("Parameters", [])
+    }
+    if missing := [key for key in OUTPUTS if key not in outputs]:
+        pytest.fail(f"stack {name} has no outputs {', '.join(missing)}: is it this service's stack?", pytrace=False)
+    return Stack(name, session.region_name, outputs, parameters, session)
+
+
+@pytest.fixture(autouse=True)
+def _needs_the_stack(stack: Stack) -> None:
+    """Every test here skips (with the reason) when there is no stack to test."""
+
+
+@pytest.fixture(scope="session")
+def dynamodb(stack: Stack) -> Any:
+    return stack.session.client("dynamodb", config=AWS_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def events(stack: Stack) -> Any:
+    return stack.session.client("events", config=AWS_CONFIG)
+
+
+# --------------------------------------------------------------------------- the API
+class Api:
+    """HTTPS requests to the deployed API, with a bearer token."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(method, self.base_url + path, headers=headers, timeout=HTTP_TIMEOUT, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Iterator[Api]:
+    client = Api(stack.api_url)
+    yield client
+    client.session.close()
+
+
+def _environment(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.skip(f"{name} is not set ({what}; README, 'Testing against real DynamoDB / a deployed stack')")
+    return value
+
+
+@pytest.fixture(scope="session")
+def tenant() -> str:
+    return _environment("APPROVAL_TENANT", "the tenant the tokens are for")
+
+
+@pytest.fixture(scope="session")
+def requester_token() -> str:
+    return _environment("APPROVAL_TOKEN_REQUESTER", "an access token of a B2B_REQUESTER customer")
+
+
+@pytest.fixture(scope="session")
+def approver_token() -> str:
+    return _environment("APPROVAL_TOKEN_APPROVER", "an access token of a B2B_ADMIN of the requester's company")
+
+
+@pytest.fixture(scope="session")
+def approver_id(approver_token: str) -> str:
+    """The approver's customer id: APPROVAL_APPROVER_ID, else the token's subject."""
+    explicit = os.environ.get("APPROVAL_APPROVER_ID")
+    if explicit:
+        return explicit
+    claims = jwt.decode(approver_token, options={"verify_signature": False})
+    return str(claims[os.environ.get("SUBJECT_CLAIM", "sub")])
+
+
+@pytest.fixture(scope="session")
+def cart_id() -> str:
+    return _environment("APPROVAL_CART_ID", "a cart of the requester in the directory table, to create an approval for")
+
+
+@pytest.fixture
+def unique() -> str:
+    return f"smoke{uuid.uuid4().hex[:12]}"
