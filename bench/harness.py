@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from bench.capacity import Item, Key, Recorder, TableShape, key_text, write_targets
-from bench.local_mode import table_definitions
+from bench.local_mode import function_folders, table_definitions
 from bench.world import TENANT
 
 if TYPE_CHECKING:
@@ -26,17 +26,8 @@ if TYPE_CHECKING:
     from approval_core.adapters.approval_store import DynamoApprovalStore
 
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTIONS = {
-    "CreateApprovalFunction": "create_approval",
-    "GetApprovalFunction": "get_approval",
-    "ListApprovalsFunction": "list_approvals",
-    "UpdateApprovalFunction": "update_approval",
-    "CloseApprovalFunction": "close_approval",
-    "CheckPermittedFunction": "check_permitted",
-    "SearchUsersFunction": "search_users",
-    "ExpireApprovalsFunction": "expire_approvals",
-    "PublishApprovalEventsFunction": "publish_approval_events",
-}
+# Logical id -> function folder (its sample event in events/ has the same name), from the template.
+FUNCTIONS = function_folders(ROOT)
 EVENT_BUS = "approvals-bench-bus"
 
 

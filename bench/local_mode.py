@@ -21,6 +21,12 @@ def _module(name: str) -> ModuleType:
     return importlib.import_module(f"approvals_local.{name}")
 
 
+def function_folders(root: Path) -> dict[str, str]:
+    """The template's functions: logical id -> function folder (its sample event's name)."""
+    functions = _module("template").load_template(root / "template.yaml").functions
+    return {str(logical_id): str(function.code_uri.name) for logical_id, function in functions.items()}
+
+
 def table_definitions(root: Path) -> dict[str, dict[str, Any]]:
     """The template's tables: logical id -> CreateTable arguments (without the name)."""
     tables: dict[str, dict[str, Any]] = _module("template").load_template(root / "template.yaml").tables

@@ -18,19 +18,14 @@ from typing import Any
 import boto3
 import pytest
 
+from approvals_local.template import load_template
 from tests.world import CARTS, COMPANIES, CUSTOMERS
 
 ROOT = Path(__file__).resolve().parents[2]
+# Logical id -> function folder (its sample event in events/ has the same name), from the template.
 FUNCTIONS = {
-    "CreateApprovalFunction": "create_approval",
-    "GetApprovalFunction": "get_approval",
-    "ListApprovalsFunction": "list_approvals",
-    "UpdateApprovalFunction": "update_approval",
-    "CloseApprovalFunction": "close_approval",
-    "CheckPermittedFunction": "check_permitted",
-    "SearchUsersFunction": "search_users",
-    "ExpireApprovalsFunction": "expire_approvals",
-    "PublishApprovalEventsFunction": "publish_approval_events",
+    logical_id: function.code_uri.name
+    for logical_id, function in load_template(ROOT / "template.yaml").functions.items()
 }
 EVENT_BUS = "approvals-test-bus"
 
@@ -53,7 +48,6 @@ def dynamodb_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def tables(dynamodb_endpoint: str) -> dict[str, str]:
     from approval_core.adapters.dynamodb import make_client
-    from approvals_local.template import load_template
 
     suffix = uuid.uuid4().hex[:8]
     client = make_client(dynamodb_endpoint)

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
-from approval_core.adapters.dynamodb import from_item, to_item
+from approval_core.adapters.dynamodb import from_item, query_pages, to_item
 from approval_core.domain.errors import (
     AlreadyApproved,
     ApprovalAlreadyExists,
@@ -110,12 +110,7 @@ class DynamoApprovalStore:
             ),
             **extra,
         }
-        while True:
-            page = self._client.query(**query)
-            yield page
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_pages(self._client, query)
 
     # ------------------------------------------------------------------ writes
     def load(self, tenant: str, approvals: list[Approval]) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
-from approval_core.adapters.dynamodb import from_item, to_item
+from approval_core.adapters.dynamodb import from_item, query_pages, to_item
 from approval_core.domain.models import Money
 from approval_core.domain.reference import Cart, Company, Customer
 
@@ -64,13 +64,11 @@ class DynamoDirectory:
             ),
             "ConsistentRead": True,
         }
-        members: list[Customer] = []
-        while True:
-            response = self._client.query(**query)
-            members.extend(_member(from_item(item), company_id) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return members
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [
+            _member(from_item(item), company_id)
+            for page in query_pages(self._client, query)
+            for item in page.get("Items", [])
+        ]
 
     def _batch_get(self, wanted: list[keys.Key]) -> Iterable[dict[str, Any]]:
         if not wanted:

@@ -3,7 +3,7 @@ DynamoDB's typed attribute values (numbers stay ``Decimal`` both ways)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -37,3 +37,14 @@ def to_item(values: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def query_pages(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[Any]:
+    """Every page of a Query, read as the caller consumes them."""
+    query = dict(query)
+    while True:
+        page = client.query(**query)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
