@@ -17,15 +17,21 @@ from approval_core.domain.errors import (
     ApprovalAlreadyExists,
     ApprovalFinished,
     ConcurrentModification,
+    ErrorDetail,
     ServiceBusy,
+    ValidationFailed,
 )
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
+from approval_core.json_text import dumps
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+# DynamoDB's item limit is 400 KB of names and values; the JSON text of an item is a little
+# larger than that measure, so this errs on the side of refusing.
+MAX_ITEM_BYTES = 400 * 1024
 # Cancellation reasons that say "not now" rather than "no": the same request can succeed later.
 TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
@@ -266,6 +272,12 @@ class DynamoApprovalStore:
 
     def _put_approval(self, tenant: str, approval: Approval) -> dict[str, Any]:
         item = {**keys.approval(tenant, approval.id), **_document(approval)}
+        if len(dumps(item).encode()) > MAX_ITEM_BYTES:
+            # DynamoDB would refuse the write (ValidationException): say so as the client's problem.
+            raise ValidationFailed(
+                "The approval would grow beyond DynamoDB's 400 KB item size",
+                [ErrorDetail(message="body: the approval would be too large")],
+            )
         if approval.status is Status.PENDING:
             item.update(keys.pending_expiry(tenant, approval.id, approval.expiryDate))
             item["ExpiryRef"] = _expiry_ref(approval)

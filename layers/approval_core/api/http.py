@@ -7,8 +7,11 @@ tenant, body, then the use case's own rules.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 
@@ -98,8 +101,7 @@ def authorize(event: APIGatewayProxyEventV2, settings: Settings, tenant: str, sc
     granted = set(_claim_list(claims.get(settings.scope_claim)))
     if granted.isdisjoint(scopes):
         raise Forbidden(f"The access token lacks the scope {' or '.join(sorted(scopes))}")
-    body = event.decoded_body
-    if body is not None and len(body.encode()) > settings.max_body_bytes:
+    if len(_body_bytes(event)) > settings.max_body_bytes:
         raise PayloadTooLarge(f"The request body exceeds {settings.max_body_bytes} bytes")
     if not TENANT_PATTERN.match(tenant):
         raise ValidationFailed(
@@ -136,9 +138,19 @@ def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
     return validate(parse_json(event), model)
 
 
+def _body_bytes(event: APIGatewayProxyEventV2) -> bytes:
+    """The body as sent: API Gateway base64-encodes bodies that are not text."""
+    body = event.body or ""
+    return base64.b64decode(body) if event.is_base64_encoded else body.encode()
+
+
 def parse_json(event: APIGatewayProxyEventV2) -> Any:
-    """The request body as JSON, numbers as ``Decimal``; APPROVAL-400001 when it is not JSON."""
-    raw = event.decoded_body
+    """The request body as JSON, numbers as ``Decimal``; APPROVAL-400001 when it is not JSON, not
+    UTF-8, or holds a number DynamoDB cannot store."""
+    try:
+        raw = _body_bytes(event).decode()
+    except (UnicodeDecodeError, binascii.Error):
+        raise ValidationFailed("The request body is not UTF-8 text", [ErrorDetail(message="body: not UTF-8")]) from None
     if not raw:
         raise ValidationFailed("The request body is empty", [ErrorDetail(message="body: cannot be null")])
     try:
@@ -148,7 +160,30 @@ def parse_json(event: APIGatewayProxyEventV2) -> Any:
             "Malformed JSON",
             [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")],
         ) from None
+    _check_numbers(document, "body")
     return document
+
+
+# DynamoDB numbers: up to 38 significant digits, magnitudes from 1E-130 to below 1E+126.
+MAX_DIGITS = 38
+SMALLEST_EXPONENT = -130
+LARGEST_EXPONENT = 125
+
+
+def _check_numbers(value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        for name, member in value.items():
+            _check_numbers(member, f"{path}.{name}")
+    elif isinstance(value, list):
+        for index, member in enumerate(value):
+            _check_numbers(member, f"{path}.{index}")
+    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value != 0:
+        number = Decimal(value)  # no arithmetic: the default context's 28 digits would round it
+        digits = len("".join(map(str, number.as_tuple().digits)).rstrip("0"))
+        if digits > MAX_DIGITS or not SMALLEST_EXPONENT <= number.adjusted() <= LARGEST_EXPONENT:
+            field = path.removeprefix("body.")
+            message = f"{field}: numbers have at most 38 digits, between 1E-130 and 1E+126"
+            raise ValidationFailed(details=[ErrorDetail(field=field, message=message)])
 
 
 def parse_list_request(event: APIGatewayProxyEventV2) -> ListRequest:
