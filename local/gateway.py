@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from .docs import docs_response, is_docs_path
 from .functions import Invoker
 from .template import ACCOUNT_ID, Cors, Route
 from .tokens import ALGORITHM, DEFAULT_SCOPES, ISSUER, InvalidToken, SigningKey, scopes_of, verify
@@ -101,6 +102,8 @@ class Gateway:
             return _json(200, self._key.jwks()), ""
         if request.method == "GET" and raw_path == "/.well-known/openid-configuration":
             return _json(200, _discovery(request.host_url.rstrip("/"))), ""
+        if request.method == "GET" and is_docs_path(raw_path):
+            return docs_response(raw_path), ""
         cors = next((c.route.cors for c in self._routes if c.route.cors and c.match(raw_path) is not None), None)
         if cors is not None and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             return _preflight(cors, request), "CORS preflight"
