@@ -56,6 +56,7 @@ from tests.e2e.matrix_support import (
     users,
 )
 from tests.e2e.support import ROOT, Api, Mint, Serve, create_body
+from tests.reporting import report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -636,9 +637,7 @@ def test_the_matrix_covers_exactly_the_routes_of_the_template() -> None:
     assert not {(method, path) for method, path in UNKNOWN_ROUTES} & set(declared)
 
 
-def test_every_cell_was_exercised(
-    request: pytest.FixtureRequest, ledger: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_cell_was_exercised(request: pytest.FixtureRequest, ledger: Path) -> None:
     """Runs last in this module: every cell of the three tables sent its request (under xdist,
     it waits for the cells other workers still have queued)."""
     selected = {
@@ -652,10 +651,9 @@ def test_every_cell_was_exercised(
     while (missing := ALL_CELLS - exercised(ledger)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert sorted(missing) == []
-    with capsys.disabled():
-        print(
-            f"\nauthorization matrix: {len(ALL_CELLS)} cells"
-            f" (credentials {len(CREDENTIALS)} x {len(CREDENTIAL_OPERATIONS)} routes = {len(CREDENTIAL_CELLS)},"
-            f" identities {len(IDENTITIES)} x {len(IDENTITY_OPERATIONS)} operations = {len(IDENTITY_CELLS)},"
-            f" unknown routes {len(UNKNOWN_ROUTE_CELLS)})"
-        )
+    report(
+        f"authorization matrix: {len(ALL_CELLS)} cells"
+        f" (credentials {len(CREDENTIALS)} x {len(CREDENTIAL_OPERATIONS)} routes = {len(CREDENTIAL_CELLS)},"
+        f" identities {len(IDENTITIES)} x {len(IDENTITY_OPERATIONS)} operations = {len(IDENTITY_CELLS)},"
+        f" unknown routes {len(UNKNOWN_ROUTE_CELLS)})"
+    )

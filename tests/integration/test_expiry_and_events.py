@@ -26,6 +26,7 @@ from approval_core.domain.models import Approval, Status
 from approval_core.service import ApprovalService, SweepResult
 from approvals_local.template import load_template
 from tests.integration.conftest import EVENT_BUS, Invoke, LambdaContext, sample_event
+from tests.reporting import report
 from tests.world import create_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +105,7 @@ def test_rule_13_one_sweep_expires_1000_overdue_among_10000_reading_about_one_it
 
     assert result == SweepResult(expired=1_000, skipped=0, still_overdue=0)
     assert sum(items_read) <= 1.1 * 1_000
-    print(f"\nexpiry sweep: {sum(items_read)} items read for {result.expired} expired among 10000")
+    report(f"expiry sweep: {sum(items_read)} items read for {result.expired} expired among 10000")
     assert fresh_store.get("big", "a00000").status is Status.EXPIRED  # type: ignore[union-attr]
     assert fresh_store.get("big", "a00999").status is Status.EXPIRED  # type: ignore[union-attr]
     assert fresh_store.get("big", "a01000").status is Status.PENDING  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from botocore.exceptions import ReadTimeoutError
 
 from approval_core.api.wiring import dynamodb_client
 from tests.integration.conftest import Invoke
+from tests.reporting import report
 from tests.world import create_body
 
 FAULTS_INJECTED: list[str] = []
@@ -187,4 +188,4 @@ def test_a_refused_create_is_not_remembered_under_its_key(invoke: Invoke) -> Non
 
 def test_faults_injected_are_counted(request: pytest.FixtureRequest) -> None:
     """Runs last in this module: the count the closing note quotes."""
-    print(f"\nfaults injected into DynamoDB requests: {len(FAULTS_INJECTED)}")
+    report(f"faults injected into DynamoDB requests: {len(FAULTS_INJECTED)}")
