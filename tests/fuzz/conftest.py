@@ -4,7 +4,6 @@ seeded with the demo seed plus carts enough for many creates."""
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -12,10 +11,7 @@ import pytest
 from approvals_local.tokens import load_signing_key
 from tests.e2e.support import Serve
 from tests.fuzz.support import TALLY, World, write_seed
-
-
-class FuzzReport(UserWarning):
-    """How many cases the fuzz tests ran (a warning, so that pytest-xdist carries it to the summary)."""
+from tests.reporting import report
 
 
 # Session-wide: pytest-xdist may run other modules' tests between these, and the pool of approvals
@@ -31,7 +27,7 @@ def fuzz_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield world
         if os.environ.get("PYTEST_XDIST_WORKER") and TALLY.cases:
             # A worker's output is not shown: the warnings summary is.
-            warnings.warn(FuzzReport("schemathesis cases\n" + "\n".join(TALLY.lines())), stacklevel=1)
+            report("schemathesis cases\n" + "\n".join(TALLY.lines()))
     finally:
         code = server.stop()
         assert code == 0, f"serve exited with {code} on SIGTERM:\n{server.stderr()}"
