@@ -92,7 +92,7 @@ class InMemoryApprovalStore:
         self.requests += 1
         return sum(1 for a in self.approvals.values() if a.status is Status.PENDING and a.expiryDate <= now)
 
-    def expire(self, overdue: OverdueApproval, entry: HistoryEntry) -> bool:
+    def expire(self, overdue: OverdueApproval, entry: HistoryEntry, sweep_id: str) -> bool:
         self.requests += 1
         stored = self.approvals[(overdue.tenant, overdue.approvalId)]
         if (

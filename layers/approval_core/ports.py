@@ -54,13 +54,14 @@ class ApprovalStore(Protocol):
         """How many PENDING approvals are overdue at ``now``."""
         ...
 
-    def expire(self, overdue: OverdueApproval, entry: HistoryEntry) -> bool:
+    def expire(self, overdue: OverdueApproval, entry: HistoryEntry, sweep_id: str) -> bool:
         """Move the approval to EXPIRED with ``entry`` appended to its history, with its
         participants' copies and (while it still names it) its resource's lock, atomically; only
         if it is still PENDING, overdue at ``entry.at`` and at ``overdue.version``.
 
         False when that no longer holds (expired by another sweep, changed meanwhile): nothing
-        is written then.
+        is written then. ``sweep_id`` names the run, so a retried write the store had applied
+        counts as this run's.
         """
         ...
 

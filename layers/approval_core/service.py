@@ -183,6 +183,7 @@ class ApprovalService:
         finds. It stops when ``has_time`` says so, and then counts what it left.
         """
         now = iso(self.clock())
+        sweep_id = uuid.uuid4().hex
         expired = skipped = 0
         for overdue in self.store.overdue(now):
             if not has_time():
@@ -190,7 +191,7 @@ class ApprovalService:
             entry = HistoryEntry(
                 at=now, by=SYSTEM, action=HistoryAction.EXPIRED, status=Status.EXPIRED, version=overdue.version + 1
             )
-            if self.store.expire(overdue, entry):
+            if self.store.expire(overdue, entry, sweep_id):
                 expired += 1
             else:
                 skipped += 1  # expired by another sweep, or changed since the index was read

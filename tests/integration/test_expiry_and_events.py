@@ -21,8 +21,9 @@ from approval_core.adapters.directory import DynamoDirectory
 from approval_core.adapters.dynamodb import from_item, make_client
 from approval_core.api.stream import publish_changes
 from approval_core.api.wiring import dynamodb_client
+from approval_core.domain.clock import iso
 from approval_core.domain.events import ApprovalEvent
-from approval_core.domain.models import Approval, Status
+from approval_core.domain.models import Approval, HistoryAction, HistoryEntry, Status
 from approval_core.service import ApprovalService, SweepResult
 from approvals_local.template import load_template
 from tests.integration.conftest import EVENT_BUS, Invoke, LambdaContext, sample_event
@@ -104,6 +105,7 @@ def test_rule_13_one_sweep_expires_1000_overdue_among_10000_reading_about_one_it
     result = sweeper(fresh_store).expire_overdue(always)
 
     assert result == SweepResult(expired=1_000, skipped=0, still_overdue=0)
+    assert fresh_store.count_overdue(iso(NOW)) == 0
     assert sum(items_read) <= 1.1 * 1_000
     report(f"expiry sweep: {sum(items_read)} items read for {result.expired} expired among 10000")
     assert fresh_store.get("big", "a00000").status is Status.EXPIRED  # type: ignore[union-attr]
@@ -283,3 +285,14 @@ def test_a_batch_whose_first_record_fails_is_retried_whole_in_order(flow: str) -
         r["dynamodb"]["SequenceNumber"] for r in records
     ]
     assert publisher.events == []
+
+
+def test_an_expiry_written_whose_answer_was_lost_still_counts_once(fresh_store: DynamoApprovalStore) -> None:
+    """A timed-out transaction that DynamoDB applied is retried by the client: the retry's failed
+    condition returns the item, whose last history entry is this expiry's own."""
+    fresh_store.load("lost", approvals(1, overdue=1))
+    overdue = next(fresh_store.overdue(iso(NOW)))
+    entry = HistoryEntry(at=iso(NOW), by="system", action=HistoryAction.EXPIRED, status=Status.EXPIRED, version=2)
+    assert fresh_store.expire(overdue, entry, "sweep-1") is True
+    assert fresh_store.expire(overdue, entry, "sweep-1") is True  # the same request again: ours
+    assert fresh_store.expire(overdue, entry, "sweep-2") is False  # another sweep finds it done

@@ -47,3 +47,16 @@ def test_a_patch_past_the_item_size_is_400001_and_changes_nothing(invoke: Invoke
     assert (second["statusCode"], second["json"]["errorCode"]) == (400, "APPROVAL-400001")
     document = invoke("GetApprovalFunction", approval_id=approval_id)["json"]
     assert document["metadata"]["version"] == 2
+
+
+@pytest.mark.parametrize("depth", [30, 5_000, 100_000])
+def test_bodies_nested_deeper_than_dynamodb_stores_are_400001(invoke: Invoke, depth: int) -> None:
+    raw = (
+        json.dumps(create_body())[:-1]
+        + ', "details": {"payment": {"customAttributes": {"n": '
+        + "[" * depth
+        + "]" * depth
+        + "}}}}"
+    )
+    response = invoke("CreateApprovalFunction", raw_body=raw)
+    assert (response["statusCode"], response["json"]["errorCode"]) == (400, "APPROVAL-400001")

@@ -202,7 +202,7 @@ class DynamoApprovalStore:
                 f"not {expected_version}"
             )
 
-    def expire(self, overdue: OverdueApproval, entry: HistoryEntry) -> bool:
+    def expire(self, overdue: OverdueApproval, entry: HistoryEntry, sweep_id: str) -> bool:
         tenant, approval_id = overdue.tenant, overdue.approvalId
         change = {
             "UpdateExpression": "SET #status = :expired, #metadata.#version = :next, "
@@ -227,7 +227,9 @@ class DynamoApprovalStore:
             change,
             remove="ExpiryShard, ExpiryKey, ExpiryRef",
             condition="#status = :pending AND expiryDate <= :at AND #metadata.#version = :version",
-            values={":pending": Status.PENDING, ":version": overdue.version},
+            return_old=True,
+            values={":pending": Status.PENDING, ":version": overdue.version, ":sweep": sweep_id},
+            also="ExpiredBy = :sweep",
         )
         copies = [
             _update(self._table, key, change, condition="attribute_exists(PK)")
@@ -253,7 +255,11 @@ class DynamoApprovalStore:
             # A newer approval holds the resource (this one was overdue when it was created):
             # the lock is that one's now.
             refused = self._transact([approval_change, *copies])
-        return not refused
+        if not refused:
+            return True
+        # A retried request whose first attempt was written (its answer lost to a timeout) finds
+        # the item expired by this very sweep.
+        return bool(from_item(refused[0].get("Item", {})).get("ExpiredBy") == sweep_id)
 
     def _transact(self, writes: list[Any]) -> list[dict[str, Any]]:
         """Write all or nothing. Returns [] when written, else the cancellation reasons, one per
@@ -351,14 +357,21 @@ def _update(
     condition: str,
     remove: str = "",
     values: dict[str, Any] | None = None,
+    return_old: bool = False,
+    also: str = "",
 ) -> dict[str, Any]:
-    return {
+    update = {
         "Update": {
             "TableName": table,
             "Key": to_item(key),
-            "UpdateExpression": change["UpdateExpression"] + (f" REMOVE {remove}" if remove else ""),
+            "UpdateExpression": change["UpdateExpression"]
+            + (f", {also}" if also else "")
+            + (f" REMOVE {remove}" if remove else ""),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": change["ExpressionAttributeNames"],
             "ExpressionAttributeValues": to_item({**change["ExpressionAttributeValues"], **(values or {})}),
         }
     }
+    if return_old:
+        update["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return update

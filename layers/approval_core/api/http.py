@@ -155,35 +155,44 @@ def parse_json(event: APIGatewayProxyEventV2) -> Any:
         raise ValidationFailed("The request body is empty", [ErrorDetail(message="body: cannot be null")])
     try:
         document = loads(raw)
+    except RecursionError:
+        raise ValidationFailed(details=[ErrorDetail(message=NESTED_TOO_DEEP)]) from None
     except ValueError as error:  # simplejson's JSONDecodeError is one
         raise ValidationFailed(
             "Malformed JSON",
             [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")],
         ) from None
-    _check_numbers(document, "body")
+    _check_storable(document)
     return document
 
 
-# DynamoDB numbers: up to 38 significant digits, magnitudes from 1E-130 to below 1E+126.
+# What DynamoDB can store: numbers of up to 38 significant digits with magnitudes from 1E-130 to
+# below 1E+126, documents nested at most 32 levels (the approval itself adds a few).
 MAX_DIGITS = 38
 SMALLEST_EXPONENT = -130
 LARGEST_EXPONENT = 125
+MAX_BODY_DEPTH = 24
+NESTED_TOO_DEEP = f"body: nested more than {MAX_BODY_DEPTH} levels deep"
 
 
-def _check_numbers(value: Any, path: str) -> None:
-    if isinstance(value, dict):
-        for name, member in value.items():
-            _check_numbers(member, f"{path}.{name}")
-    elif isinstance(value, list):
-        for index, member in enumerate(value):
-            _check_numbers(member, f"{path}.{index}")
-    elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value != 0:
-        number = Decimal(value)  # no arithmetic: the default context's 28 digits would round it
-        digits = len("".join(map(str, number.as_tuple().digits)).rstrip("0"))
-        if digits > MAX_DIGITS or not SMALLEST_EXPONENT <= number.adjusted() <= LARGEST_EXPONENT:
-            field = path.removeprefix("body.")
-            message = f"{field}: numbers have at most 38 digits, between 1E-130 and 1E+126"
-            raise ValidationFailed(details=[ErrorDetail(field=field, message=message)])
+def _check_storable(document: Any) -> None:
+    """APPROVAL-400001 for what DynamoDB would refuse; iterative, so no depth can overflow it."""
+    pending: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if depth > MAX_BODY_DEPTH:
+            raise ValidationFailed(details=[ErrorDetail(message=NESTED_TOO_DEEP)])
+        if isinstance(value, dict):
+            pending.extend((member, f"{path}.{name}", depth + 1) for name, member in value.items())
+        elif isinstance(value, list):
+            pending.extend((member, f"{path}.{index}", depth + 1) for index, member in enumerate(value))
+        elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value != 0:
+            number = Decimal(value)  # no arithmetic: the default context's 28 digits would round it
+            digits = len("".join(map(str, number.as_tuple().digits)).rstrip("0"))
+            if digits > MAX_DIGITS or not SMALLEST_EXPONENT <= number.adjusted() <= LARGEST_EXPONENT:
+                field = path.removeprefix(".")
+                message = f"{field}: numbers have at most 38 digits, between 1E-130 and 1E+126"
+                raise ValidationFailed(details=[ErrorDetail(field=field, message=message)])
 
 
 def parse_list_request(event: APIGatewayProxyEventV2) -> ListRequest:
