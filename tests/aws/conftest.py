@@ -24,9 +24,10 @@ import boto3
 import botocore.session
 import jwt
 import pytest
-import requests
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from tests.e2e.support import Api
 
 HERE = Path(__file__).resolve().parent
 AWS_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
@@ -118,23 +119,9 @@ def events(stack: Stack) -> Any:
 
 
 # --------------------------------------------------------------------------- the API
-class Api:
-    """HTTPS requests to the deployed API, with a bearer token."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
-
-    def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.session.request(method, self.base_url + path, headers=headers, timeout=HTTP_TIMEOUT, **kwargs)
-
-
 @pytest.fixture(scope="session")
 def api(stack: Stack) -> Iterator[Api]:
-    client = Api(stack.api_url)
+    client = Api(stack.api_url, timeout=HTTP_TIMEOUT)
     yield client
     client.session.close()
 

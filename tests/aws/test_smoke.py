@@ -15,7 +15,8 @@ import pytest
 
 from approval_core.adapters import keys
 from approval_core.adapters.dynamodb import from_item, to_item
-from tests.aws.conftest import Api, Stack
+from tests.aws.conftest import Stack
+from tests.e2e.support import Api
 
 
 # --------------------------------------------------------------------------- resources

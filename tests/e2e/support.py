@@ -164,15 +164,16 @@ def run_cli(state_dir: Path, *args: str, env: dict[str, str] | None = None) -> s
 class Api:
     """requests against one server, with a bearer token."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, timeout: float = 30) -> None:
         self.base_url = base_url
         self.session = requests.Session()
+        self.timeout = timeout
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}))
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return self.session.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs)
+        return self.session.request(method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs)
 
 
 def create_body(cart: str, approver: str, **extra: Any) -> dict[str, Any]:
