@@ -27,8 +27,9 @@ import copy
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+
+from approval_core.adapters.item_limits import item_size
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,43 +38,6 @@ READ_UNIT = 4096
 WRITE_UNIT = 1024
 Key = dict[str, Any]
 Item = dict[str, Any]
-
-
-# --------------------------------------------------------------------------- item size
-def value_size(value: Mapping[str, Any]) -> int:
-    """Size of one attribute value in DynamoDB's typed JSON ({"S": ...}, {"N": ...}, ...)."""
-    (kind, content), *_ = value.items()
-    if kind == "S":
-        return len(str(content).encode())
-    if kind == "N":
-        return number_size(str(content))
-    if kind == "B":
-        return len(content)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(text).encode()) for text in content)
-    if kind == "NS":
-        return sum(number_size(str(number)) for number in content)
-    if kind == "BS":
-        return sum(len(blob) for blob in content)
-    if kind == "L":
-        return 3 + sum(1 + value_size(element) for element in content)
-    if kind == "M":
-        return 3 + sum(1 + len(name.encode()) + value_size(element) for name, element in content.items())
-    raise ValueError(f"unknown attribute type {kind}")
-
-
-def number_size(text: str) -> int:
-    digits = Decimal(text).normalize().as_tuple().digits
-    significant = len(digits) or 1
-    return math.ceil(significant / 2) + 1 + (1 if text.startswith("-") else 0)
-
-
-def item_size(item: Mapping[str, Any] | None) -> int:
-    if not item:
-        return 0
-    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
 
 
 # --------------------------------------------------------------------------- tables

@@ -17,9 +17,11 @@ from approval_core.domain.errors import (
     ApprovalFinished,
     ApprovalNotFound,
     ConcurrentModification,
+    ErrorDetail,
     NoCompany,
     NoPermission,
     ValidationFailed,
+    excerpt,
 )
 from approval_core.domain.models import (
     Approval,
@@ -32,6 +34,7 @@ from approval_core.domain.models import (
     Person,
     ResourceQuery,
     Status,
+    is_identifier,
 )
 from approval_core.domain.query import Query, SortKey, paginate, sort_documents
 from approval_core.domain.reference import Customer
@@ -39,6 +42,9 @@ from approval_core.domain.validation import validate
 from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, SeparateReads
 
 DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600
+# A filtered, custom-sorted or counted list reads the caller's approvals and works in memory: at
+# most this many, so no list request does unbounded work (docs/api.md, "List query parameters").
+MAX_LIST_SCAN = 10_000
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class ApprovalService:
     reads: CustomersAndCart | None = None
     expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
     clock: Callable[[], datetime] = utc_now
+    list_scan_limit: int = MAX_LIST_SCAN
     _reads: CustomersAndCart = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -132,14 +139,23 @@ class ApprovalService:
         """The caller's approvals (rule 6) as of now (rule 13), filtered, sorted and paged.
 
         Without a filter, a custom sort or a total, the newest approvals are all a page needs, so
-        only as many are read as the page ends at, however many the caller has.
+        only as many are read as the page ends at, however many the caller has. Otherwise all of
+        the caller's approvals are read, up to ``list_scan_limit``: beyond it the request is
+        refused rather than answered from part of them.
         """
         reads_everything = not request.default_sort or request.with_total or bool(request.query.terms)
-        limit = None if reads_everything else request.page_number * request.page_size
+        limit = self.list_scan_limit + 1 if reads_everything else request.page_number * request.page_size
+        approvals = self.store.list_for_participant(caller.tenant, caller.user_id, limit)
+        if reads_everything and len(approvals) > self.list_scan_limit:
+            raise ValidationFailed(
+                f"q: filtering, sorting or counting reads at most {self.list_scan_limit} approvals, "
+                "and the caller has more; list without q, sort and X-Total-Count to page through them",
+                [ErrorDetail(field="q", message=f"q: more than {self.list_scan_limit} approvals to filter")],
+            )
         now = iso(self.clock())
         documents = [
             rules.rule_13_effective(approval, now).model_dump(mode="python", exclude_none=True)
-            for approval in self.store.list_for_participant(caller.tenant, caller.user_id, limit)
+            for approval in approvals
         ]
         matching = [document for document in documents if request.query.matches(document)]
         ordered = sort_documents(matching, request.sort)
@@ -153,11 +169,15 @@ class ApprovalService:
         stored = self._visible(caller, approval_id)
         self._still_pending(stored, iso(now))
         role = patch.Role.REQUESTOR if caller.user_id == stored.requestor.userId else patch.Role.APPROVER
+        # The contract's order: each operation's form (400010, which includes replace or remove of
+        # an absent member, so the operations are applied to a copy first), the path (400007), the
+        # caller's right to it (400008), the status value (400003) and transition (400002).
         operations = patch.parse_operations(body)
+        patched_document = patch.apply(_document(stored), operations)
         patch.check_paths(operations)
         patch.rule_8_check_rights(operations, role)
         new_status = patch.rule_8_new_status(operations, role)
-        patched = validate(patch.apply(_document(stored), operations), Approval)
+        patched = validate(patched_document, Approval)
         _rule_9_if_match(stored, if_match)
         action = HistoryAction(new_status) if new_status else HistoryAction.UPDATED
         self._save(caller, stored, patched, action, now)
@@ -240,6 +260,10 @@ class ApprovalService:
 
     # ------------------------------------------------------------------ helpers
     def _visible(self, caller: Caller, approval_id: str) -> Approval:
+        if not is_identifier(approval_id):
+            # Checked before any read: DynamoDB refuses keys beyond its limits, and no approval has such an id.
+            message = f"approvalId: {excerpt(approval_id)} is not an approval id"
+            raise ValidationFailed(message, [ErrorDetail(field="approvalId", message=message)])
         approval = self.store.get(caller.tenant, approval_id)
         if approval is None or not rules.rule_6_visible_to(approval, caller.user_id):
             raise ApprovalNotFound(f"Approval {approval_id} does not exist")

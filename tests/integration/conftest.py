@@ -19,6 +19,7 @@ import boto3
 import pytest
 
 from approvals_local.template import load_template
+from tests.dynamodb_rules import install as install_dynamodb_rules
 from tests.world import CARTS, COMPANIES, CUSTOMERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,20 @@ def tables(dynamodb_endpoint: str) -> dict[str, str]:
     if EVENT_BUS not in [bus["Name"] for bus in events.list_event_buses()["EventBuses"]]:
         events.create_event_bus(Name=EVENT_BUS)
     return names
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dynamodb_rules(tables: dict[str, str]) -> Iterator[None]:
+    """moto held to DynamoDB's item limits and number forms (tests/dynamodb_rules.py); a real
+    DynamoDB endpoint applies them itself."""
+    if os.environ.get("DYNAMODB_TEST_ENDPOINT"):
+        yield
+        return
+    from approval_core.api.wiring import dynamodb_client
+
+    uninstall = install_dynamodb_rules(dynamodb_client())
+    yield
+    uninstall()
 
 
 @pytest.fixture(scope="session")

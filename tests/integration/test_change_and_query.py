@@ -83,7 +83,7 @@ def test_rule_5_approved_resource_is_400005_over_http(invoke: Invoke) -> None:
         ("req", [{"op": "REPLACE", "path": "/status", "value": "APPROVED"}], 400, "APPROVAL-400002"),
         ("admin", [{"op": "REPLACE", "path": "/status", "value": "SOMETIMES"}], 400, "APPROVAL-400003"),
         ("admin", [{"op": "REPLACE", "path": "/requestor/userId", "value": "admin"}], 400, "APPROVAL-400007"),
-        ("admin", [{"op": "REPLACE", "path": "/comment", "value": "mine now"}], 400, "APPROVAL-400008"),
+        ("admin", [{"op": "ADD", "path": "/comment", "value": "mine now"}], 400, "APPROVAL-400008"),
         ("req", [{"op": "COPY", "path": "/comment", "value": "x"}], 400, "APPROVAL-400010"),
         ("req", [], 400, "APPROVAL-400010"),
         ("req", [{"op": "REPLACE", "path": "/details", "value": "not an object"}], 400, "APPROVAL-400001"),

@@ -178,7 +178,7 @@ def test_range_matches_inclusive_bounds() -> None:
 def test_range_parses_to_all_of_comparisons() -> None:
     (term,) = parse_query("metadata.version:(>=1 AND <=3)").terms
     assert term.field == "metadata.version"
-    assert term.condition == AllOf((Compare(">=", "1"), Compare("<=", "3")))
+    assert term.condition == AllOf((Compare(">=", "1", Decimal(1)), Compare("<=", "3", Decimal(3))))
 
 
 def test_comparison_and_regex_never_match_missing_or_null() -> None:
@@ -386,10 +386,13 @@ def test_sort_by_several_keys() -> None:
     assert ids(sort_documents(documents, parse_sort("status:desc,expiryDate"))) == ["1", "3", "2", "4"]
 
 
-def test_ties_are_broken_by_id_ascending_in_either_direction() -> None:
+def test_ties_are_broken_by_id_in_the_direction_of_the_first_sort_field() -> None:
+    # The default order (createdAt desc) must break ties as DynamoDB orders the participants'
+    # copies (createdAt#id, read newest first): id descending. One rule covers every sort.
     documents = [approval(id=i, status="PENDING") for i in ("c", "a", "b")]
     assert ids(sort_documents(documents, parse_sort("status"))) == ["a", "b", "c"]
-    assert ids(sort_documents(documents, parse_sort("status:desc"))) == ["a", "b", "c"]
+    assert ids(sort_documents(documents, parse_sort("status:desc"))) == ["c", "b", "a"]
+    assert ids(sort_documents(documents, parse_sort(None))) == ["c", "b", "a"]
 
 
 def test_numbers_sort_numerically() -> None:
@@ -410,7 +413,8 @@ def test_missing_and_null_values_sort_last_in_both_directions(direction: str) ->
         approval(id="a", comment="a"),
     ]
     present = ["a", "b"] if direction == "asc" else ["b", "a"]
-    assert ids(sort_documents(documents, parse_sort(f"comment:{direction}"))) == [*present, "absent", "none"]
+    missing = ["absent", "none"] if direction == "asc" else ["none", "absent"]  # tied: by id, same direction
+    assert ids(sort_documents(documents, parse_sort(f"comment:{direction}"))) == [*present, *missing]
 
 
 def test_mixed_types_sort_numbers_before_text_without_error() -> None:

@@ -12,26 +12,25 @@ from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
 from approval_core.adapters.dynamodb import from_item, query_pages, to_item
+from approval_core.adapters.item_limits import check_item
 from approval_core.domain.errors import (
     AlreadyApproved,
     ApprovalAlreadyExists,
     ApprovalFinished,
     ConcurrentModification,
-    ErrorDetail,
     ServiceBusy,
     ValidationFailed,
 )
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
-from approval_core.json_text import dumps
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CONDITION_FAILED = "ConditionalCheckFailed"
-# DynamoDB's item limit is 400 KB of names and values; the JSON text of an item is a little
-# larger than that measure, so this errs on the side of refusing.
-MAX_ITEM_BYTES = 400 * 1024
+# Room every written item keeps below DynamoDB's limits for what the expiry sweep appends to it
+# later (a history entry, the sweep's id), so that the sweep can never be refused.
+EXPIRY_HEADROOM_BYTES = 512
 # Cancellation reasons that say "not now" rather than "no": the same request can succeed later.
 TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
@@ -127,6 +126,8 @@ class DynamoApprovalStore:
             items.append(self._put_approval(tenant, approval)["Put"]["Item"])
             items.extend(put["Put"]["Item"] for put in self._put_copies(tenant, approval))
             items.append(to_item(_lock(tenant, approval)))
+        for item in items:
+            check_item(item, headroom=EXPIRY_HEADROOM_BYTES)
         for start in range(0, len(items), 25):
             pending: Mapping[str, Any] = {
                 self._table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
@@ -265,10 +266,16 @@ class DynamoApprovalStore:
         """Write all or nothing. Returns [] when written, else the cancellation reasons, one per
         write: a condition that failed (ConditionalCheckFailed, with the item when asked for).
         Contention and throttling are ServiceBusy: the client retries shortly."""
+        for write in writes:
+            if "Put" in write:
+                check_item(write["Put"]["Item"], headroom=EXPIRY_HEADROOM_BYTES)
         try:
             self._client.transact_write_items(TransactItems=writes)
         except self._client.exceptions.TransactionCanceledException as cancelled:
             reasons: list[dict[str, Any]] = [dict(r) for r in cancelled.response.get("CancellationReasons", [])]
+            if any(reason.get("Code") == "ValidationError" for reason in reasons):
+                # DynamoDB refused what it was asked to store: the request's problem, never worth a retry.
+                raise ValidationFailed("DynamoDB cannot store this approval") from None
             if not any(reason.get("Code") == CONDITION_FAILED for reason in reasons) or any(
                 reason.get("Code") in TRANSIENT_CANCELLATIONS for reason in reasons
             ):
@@ -278,12 +285,6 @@ class DynamoApprovalStore:
 
     def _put_approval(self, tenant: str, approval: Approval) -> dict[str, Any]:
         item = {**keys.approval(tenant, approval.id), **_document(approval)}
-        if len(dumps(item).encode()) > MAX_ITEM_BYTES:
-            # DynamoDB would refuse the write (ValidationException): say so as the client's problem.
-            raise ValidationFailed(
-                "The approval would grow beyond DynamoDB's 400 KB item size",
-                [ErrorDetail(message="body: the approval would be too large")],
-            )
         if approval.status is Status.PENDING:
             item.update(keys.pending_expiry(tenant, approval.id, approval.expiryDate))
             item["ExpiryRef"] = _expiry_ref(approval)

@@ -23,6 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from approval_core.adapters.item_limits import NUMBER_LIMITS, storable_number
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
@@ -34,9 +35,10 @@ from approval_core.domain.errors import (
     PayloadTooLarge,
     ServiceBusy,
     ValidationFailed,
+    excerpt,
 )
 from approval_core.domain.query import QueryError, parse_query, parse_sort
-from approval_core.domain.validation import validate
+from approval_core.domain.validation import MAX_FIELD_LENGTH, validate
 from approval_core.json_text import dumps, loads
 from approval_core.service import ListRequest
 
@@ -105,7 +107,7 @@ def authorize(event: APIGatewayProxyEventV2, settings: Settings, tenant: str, sc
         raise PayloadTooLarge(f"The request body exceeds {settings.max_body_bytes} bytes")
     if not TENANT_PATTERN.match(tenant):
         raise ValidationFailed(
-            f"tenant: '{tenant[:40]}' is not a valid tenant",
+            f"tenant: {excerpt(tenant)} is not a valid tenant",
             [ErrorDetail(field="tenant", message="tenant: must match ^[a-z][a-z0-9]+$, 3 to 16 characters")],
         )
     if tenant != _claim_text(claims.get(settings.tenant_claim)):
@@ -166,11 +168,8 @@ def parse_json(event: APIGatewayProxyEventV2) -> Any:
     return document
 
 
-# What DynamoDB can store: numbers of up to 38 significant digits with magnitudes from 1E-130 to
-# below 1E+126, documents nested at most 32 levels (the approval itself adds a few).
-MAX_DIGITS = 38
-SMALLEST_EXPONENT = -130
-LARGEST_EXPONENT = 125
+# A request body nested deeper than this cannot fit DynamoDB's 32 levels once it is part of the
+# approval (the adapter checks the item itself before it writes: item_limits).
 MAX_BODY_DEPTH = 24
 NESTED_TOO_DEEP = f"body: nested more than {MAX_BODY_DEPTH} levels deep"
 
@@ -186,13 +185,9 @@ def _check_storable(document: Any) -> None:
             pending.extend((member, f"{path}.{name}", depth + 1) for name, member in value.items())
         elif isinstance(value, list):
             pending.extend((member, f"{path}.{index}", depth + 1) for index, member in enumerate(value))
-        elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and value != 0:
-            number = Decimal(value)  # no arithmetic: the default context's 28 digits would round it
-            digits = len("".join(map(str, number.as_tuple().digits)).rstrip("0"))
-            if digits > MAX_DIGITS or not SMALLEST_EXPONENT <= number.adjusted() <= LARGEST_EXPONENT:
-                field = path.removeprefix(".")
-                message = f"{field}: numbers have at most 38 digits, between 1E-130 and 1E+126"
-                raise ValidationFailed(details=[ErrorDetail(field=field, message=message)])
+        elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not storable_number(Decimal(value)):
+            field = path.removeprefix(".")[:MAX_FIELD_LENGTH]
+            raise ValidationFailed(details=[ErrorDetail(field=field, message=f"{field}: {NUMBER_LIMITS}")])
 
 
 def parse_list_request(event: APIGatewayProxyEventV2) -> ListRequest:
@@ -279,6 +274,12 @@ def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler([ClientError, BotoCoreError])
     def _dependency_failed(error: Exception) -> Response[str]:
         code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else ""
+        if code == "ValidationException":
+            # DynamoDB refused the request as it was asked (a key or an item beyond its limits):
+            # the same request would fail again, so it is the client's 400, not a 503 or a 500.
+            logger.warning("DynamoDB refused the request as invalid", extra={"errorCode": code})
+            metrics.add_metric(name="RequestRefused", unit=MetricUnit.Count, value=1)
+            return error_response(ValidationFailed("The request cannot be stored"))
         if isinstance(error, BotoCoreError) or code in RETRYABLE_ERROR_CODES:
             logger.warning("DynamoDB unavailable", extra={"errorCode": code or type(error).__name__})
             metrics.add_metric(name="DependencyUnavailable", unit=MetricUnit.Count, value=1)

@@ -1,6 +1,6 @@
-"""One exception class per failure of the contract (../shared/API.md, "Error body").
+"""One exception class per failure of the contract (docs/api.md, "Error body").
 
-The domain raises these; the HTTP edge (``approval_core.api.responses``) is the one place that
+The domain raises these; the HTTP edge (``approval_core.api.http``) is the one place that
 turns them into status codes and bodies. Nothing here knows about HTTP beyond the status number
 the contract assigns to each code.
 """
@@ -8,6 +8,14 @@ the contract assigns to each code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+EXCERPT_LENGTH = 40
+
+
+def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """A client's input as an error message quotes it: at most ``limit`` characters, so that no
+    answer echoes a large input back."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The approval document and the requests, as the contract (../shared/API.md) writes them.
+"""The approval document and the requests, as the contract (docs/api.md) writes them.
 
 Field names are the wire names (camelCase) on purpose: the document is stored, patched (RFC 6902
 paths) and returned under these names, so one spelling serves all three.
@@ -9,6 +9,7 @@ returns ``Decimal``, so no binary float ever touches money.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -20,8 +21,19 @@ MAX_COMMENT_LENGTH = 4000
 Text = Annotated[str, StringConstraints(max_length=1000)]
 Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT_LENGTH)]
 Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
-# Ids end up inside DynamoDB keys, where "#" separates the parts of a key.
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^#\s]+$")]
+# Ids end up inside DynamoDB keys, where "#" separates the parts of a key, and in URL paths, where
+# "/" separates segments (API Gateway decodes %2F before routing, so such an id could not be read).
+MAX_IDENTIFIER_LENGTH = 128
+IDENTIFIER_PATTERN = r"^[^#/\s\x00-\x1f\x7f]+$"
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN)
+]
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+
+
+def is_identifier(text: str) -> bool:
+    """Whether ``text`` could be an id (of an approval, a customer, a cart): what the models accept."""
+    return len(text) <= MAX_IDENTIFIER_LENGTH and _IDENTIFIER.match(text) is not None
 
 
 class Status(StrEnum):

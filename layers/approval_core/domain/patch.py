@@ -19,6 +19,7 @@ from approval_core.domain.errors import (
     NoPermission,
     PatchPathNotSupported,
     StatusChangeNotAllowed,
+    excerpt,
 )
 from approval_core.domain.models import Status
 
@@ -84,7 +85,7 @@ def check_paths(operations: list[Operation]) -> None:
     """APPROVAL-400007 for a path that is not patchable at all (``remove /status`` included)."""
     for operation in operations:
         if not _under(operation.pointer, REQUESTOR_PATHS + APPROVER_PATHS):
-            raise PatchPathNotSupported(f"{operation.path} cannot be patched")
+            raise PatchPathNotSupported(f"{excerpt(operation.path)} cannot be patched")
         if operation.pointer == ("status",) and operation.op is Op.REMOVE:
             raise PatchPathNotSupported("/status cannot be removed")
 
@@ -97,22 +98,20 @@ def rule_8_check_rights(operations: list[Operation], role: Role) -> None:
             continue  # a status change by the wrong participant is a transition error (400002)
         allowed = REQUESTOR_PATHS if role is Role.REQUESTOR else APPROVER_PATHS
         if not _under(operation.pointer, allowed):
-            raise NoPermission(f"The {role} cannot change {operation.path}")
+            raise NoPermission(f"The {role} cannot change {excerpt(operation.path)}")
 
 
 def rule_8_new_status(operations: list[Operation], role: Role) -> Status | None:
     """The status the operations set, if any (APPROVAL-400003 for an unknown value,
     APPROVAL-400002 for a change rule 8 does not allow)."""
-    new_status: Status | None = None
-    for operation in operations:
-        if operation.pointer != ("status",):
-            continue
-        if operation.value not in Status.__members__.values():
-            raise InvalidStatusValue(f"'{str(operation.value)[:40]}' is not an approval status")
-        new_status = Status(operation.value)
-        if role is not Role.APPROVER or new_status not in STATUSES_THE_APPROVER_SETS:
-            raise StatusChangeNotAllowed(f"The {role} cannot change the status to {new_status}")
-    return new_status
+    values = [operation.value for operation in operations if operation.pointer == ("status",)]
+    for value in values:  # every value first: the contract ranks 400003 before 400002
+        if value not in Status.__members__.values():
+            raise InvalidStatusValue(f"{excerpt(str(value))} is not an approval status")
+    for status in map(Status, values):
+        if role is not Role.APPROVER or status not in STATUSES_THE_APPROVER_SETS:
+            raise StatusChangeNotAllowed(f"The {role} cannot change the status to {status}")
+    return Status(values[-1]) if values else None
 
 
 def apply(document: dict[str, Any], operations: list[Operation]) -> dict[str, Any]:
@@ -126,7 +125,7 @@ def apply(document: dict[str, Any], operations: list[Operation]) -> dict[str, An
         elif isinstance(parent, list):
             _apply_to_array(parent, key, operation)
         else:
-            raise InvalidPatchOperation(f"{operation.path}: the parent is not an object or an array")
+            raise InvalidPatchOperation(f"{excerpt(operation.path)}: the parent is not an object or an array")
     return patched
 
 
@@ -139,13 +138,15 @@ def _parent(document: dict[str, Any], operation: Operation) -> Any:
             node = node[index]
         else:
             missing = "/" + "/".join(operation.pointer[: depth + 1])
-            raise InvalidPatchOperation(f"{operation.path}: {missing} does not exist")
+            raise InvalidPatchOperation(f"{excerpt(operation.path)}: {excerpt(missing)} does not exist")
     return node
 
 
 def _apply_to_object(parent: dict[str, Any], key: str, operation: Operation) -> None:
     if operation.op is not Op.ADD and key not in parent:
-        raise InvalidPatchOperation(f"{operation.op.upper()} {operation.path}: the member does not exist; use ADD")
+        raise InvalidPatchOperation(
+            f"{operation.op.upper()} {excerpt(operation.path)}: the member does not exist; use ADD"
+        )
     if operation.op is Op.REMOVE:
         del parent[key]
     else:
@@ -156,12 +157,12 @@ def _apply_to_array(parent: list[Any], key: str, operation: Operation) -> None:
     if operation.op is Op.ADD:
         index = len(parent) if key == "-" else _index(key, len(parent) + 1)
         if index is None:
-            raise InvalidPatchOperation(f"ADD {operation.path}: index out of range")
+            raise InvalidPatchOperation(f"ADD {excerpt(operation.path)}: index out of range")
         parent.insert(index, copy.deepcopy(operation.value))
         return
     index = _index(key, len(parent))
     if index is None:
-        raise InvalidPatchOperation(f"{operation.op.upper()} {operation.path}: index out of range")
+        raise InvalidPatchOperation(f"{operation.op.upper()} {excerpt(operation.path)}: index out of range")
     if operation.op is Op.REMOVE:
         del parent[index]
     else:

@@ -1,6 +1,6 @@
 """The ``q`` filter, the ``sort`` order and paging of GET /approval/{tenant}/approvals.
 
-Contract: ../shared/API.md, "List query parameters". Pure functions over the approval as a
+Contract: docs/api.md, "List query parameters". Pure functions over the approval as a
 JSON-like dict (nested dicts and lists, ``str``, ``int``, ``Decimal``, ``bool``, ``None``); no I/O.
 
 Grammar of ``q`` (terms are ANDed; positions in error messages are 0-based offsets into ``q``)::
@@ -26,6 +26,13 @@ a value may contain '.', ':' or '>', and a bare regex may contain parentheses.
 Matching: a path absent from the document, or null, matches only ``null``. A path through a list
 (``resource.items.itemYrn``) matches when any element matches (an empty list counts as absent),
 and a group's conditions must all hold for the same element. Numbers are compared as ``Decimal``, never as floats.
+
+Bounded work: every value is parsed once, here, so matching cannot fail; ``q`` has at most
+``MAX_QUERY_LENGTH`` characters and ``MAX_TERMS`` terms; a regex has at most ``MAX_PATTERN_LENGTH``
+characters and runs on RE2, whose time is linear in the text it scans (no backtracking, so no
+pattern can make it run away). Matching one document therefore costs at most
+terms x values at the path x (pattern size x text size), and the text of a stored approval is
+bounded by DynamoDB's 400 KB item.
 """
 
 from __future__ import annotations
@@ -34,12 +41,20 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cmp_to_key
 from typing import Any, Literal, TypeVar
 
+import re2
+
+from approval_core.domain.errors import excerpt
+
 DEFAULT_SORT_FIELD = "metadata.createdAt"
 TIE_BREAK_FIELD = "id"
+
+MAX_QUERY_LENGTH = 2048
+MAX_TERMS = 20
+MAX_PATTERN_LENGTH = 256
 
 _FIELD = re.compile(r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*")
 _FIELD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
@@ -72,7 +87,18 @@ def _number(value: Any) -> Decimal | None:
 
 
 def _query_number(text: str) -> Decimal | None:
+    """The query value as a number, when it is written as one; None for text. Raises
+    InvalidOperation for numerals Decimal cannot hold (an exponent beyond its range)."""
     return Decimal(text) if _NUMBER.fullmatch(text) else None
+
+
+def _regex_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is the client's 400, not a line on stderr
+    return options
+
+
+_REGEX_OPTIONS = _regex_options()
 
 
 def _text(value: Any) -> str | None:
@@ -127,11 +153,12 @@ class Equals(Condition):
     """``field:value``: numerically when both sides are numbers (10.1 equals 10.10), else as text."""
 
     text: str
+    number: Decimal | None = None  # the value as a number, parsed with the query
 
     def test(self, value: Any) -> bool:
-        document_number, query_number = _number(value), _query_number(self.text)
-        if document_number is not None and query_number is not None:
-            return document_number == query_number
+        document_number = _number(value)
+        if document_number is not None and self.number is not None:
+            return document_number == self.number
         return _text(value) == self.text
 
 
@@ -143,12 +170,12 @@ class Compare(Condition):
 
     operator: Operator
     text: str
+    number: Decimal | None = None  # the value as a number, parsed with the query
 
     def test(self, value: Any) -> bool:
         document_number = _number(value)
         if document_number is not None:
-            query_number = _query_number(self.text)
-            return query_number is not None and _holds(self.operator, document_number, query_number)
+            return self.number is not None and _holds(self.operator, document_number, self.number)
         document_text = _text(value)
         return document_text is not None and _holds(self.operator, document_text, self.text)
 
@@ -165,9 +192,9 @@ def _holds(operator: Operator, left: Any, right: Any) -> bool:
 
 @dataclass(frozen=True)
 class Matches(Condition):
-    """``field:~regex``: ``re.search`` on the value's text; never matches an absent value."""
+    """``field:~regex``: an RE2 search on the value's text; never matches an absent value."""
 
-    pattern: re.Pattern[str]
+    pattern: Any  # a compiled RE2 pattern (the module has no type hints)
 
     def test(self, value: Any) -> bool:
         text = _text(value)
@@ -271,11 +298,13 @@ class _Parser:
                 raise self._error("missing field name before ':'")
             raise self._unexpected()
         if not _FIELD.fullmatch(field):
-            raise self._error(f"invalid field name {field!r}", start)
+            raise self._error(f"invalid field name {excerpt(field)}", start)
         if self._peek() != ":":
             if self._at_end() or self._peek().isspace():
-                raise self._error(f"missing ':' after {field!r}")
-            raise self._error(f"unexpected {self._peek()!r} after {field!r}; field names are letters, digits, '_', '.'")
+                raise self._error(f"missing ':' after {excerpt(field)}")
+            raise self._error(
+                f"unexpected {self._peek()!r} after {excerpt(field)}; field names are letters, digits, '_', '.'"
+            )
         return field
 
     def _read_value(self, field: str, stops: str = _VALUE_STOPS) -> _Value:
@@ -308,9 +337,13 @@ class _Parser:
 
     # ---- grammar rules
     def query(self) -> Query:
+        if len(self.text) > MAX_QUERY_LENGTH:
+            raise QueryError(f"q: longer than {MAX_QUERY_LENGTH} characters at position {MAX_QUERY_LENGTH}")
         terms: list[Term] = []
         self._skip_whitespace()
         while not self._at_end():
+            if len(terms) == MAX_TERMS:
+                raise self._error(f"more than {MAX_TERMS} terms")
             terms.append(self._term())
             if not self._at_end() and not self._peek().isspace():
                 if self._peek() == ",":
@@ -363,14 +396,11 @@ class _Parser:
             if self._peek() == "=":
                 operator = ">=" if operator == ">" else "<="
                 self.pos += 1
-            return Compare(operator, self._read_value(field).text)
+            value = self._read_value(field)
+            return Compare(operator, value.text, self._number(value))
         if char == "~":
             self.pos += 1
-            value = self._read_value(field, _GROUP_REGEX_STOPS if in_group else "")
-            try:
-                return Matches(re.compile(value.text))
-            except re.error as error:
-                raise self._error(f"invalid regular expression {value.text!r} ({error.msg})", value.start) from None
+            return Matches(self._regex(self._read_value(field, _GROUP_REGEX_STOPS if in_group else "")))
         if char == "(":
             raise self._error("unexpected '(' (groups do not nest)")
         value = self._read_value(field)
@@ -378,7 +408,27 @@ class _Parser:
             return IsNull()
         if not value.quoted and value.text == "exists":
             return Exists()
-        return Equals(value.text)
+        return Equals(value.text, self._number(value))
+
+    def _number(self, value: _Value) -> Decimal | None:
+        try:
+            return _query_number(value.text)
+        except InvalidOperation:
+            raise self._error(f"the number {excerpt(value.text)} is out of range", value.start) from None
+
+    def _regex(self, value: _Value) -> Any:
+        """RE2 runs in time linear in the text, whatever the pattern; it has no backreferences or
+        lookaround, and patterns that use them are refused rather than run on a slower engine."""
+        if len(value.text) > MAX_PATTERN_LENGTH:
+            raise self._error(f"regular expression longer than {MAX_PATTERN_LENGTH} characters", value.start)
+        try:
+            return re2.compile(value.text, _REGEX_OPTIONS)
+        except re2.error as error:
+            reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else ""
+            raise self._error(
+                f"invalid regular expression {excerpt(value.text)} ({reason[:80]}; RE2 syntax: no backreferences or lookaround)",
+                value.start,
+            ) from None
 
 
 def parse_query(q: str | None) -> Query:
@@ -413,9 +463,11 @@ def parse_sort(sort: str | None) -> list[SortKey]:
         if not field:
             raise QueryError(f"sort: missing field name at position {start}")
         if not _FIELD.fullmatch(field):
-            raise QueryError(f"sort: invalid field name {field!r} at position {start}")
+            raise QueryError(f"sort: invalid field name {excerpt(field)} at position {start}")
         if ":" in item and direction not in _DIRECTIONS:
-            raise QueryError(f"sort: direction of {field!r} must be asc or desc, not {direction!r} at position {start}")
+            raise QueryError(
+                f"sort: direction of {excerpt(field)} must be asc or desc, not {excerpt(direction)} at position {start}"
+            )
         keys.append(SortKey(field, descending=_DIRECTIONS.get(direction, False)))
         start += len(item) + 1
     return keys
@@ -448,8 +500,10 @@ Item = TypeVar("Item")
 
 
 def sort_documents(documents: Iterable[Document], keys: Sequence[SortKey]) -> list[Document]:
-    """Stable sort by ``keys``, then ``id`` ascending, so equal keys still give a fixed order."""
-    all_keys = [*keys, SortKey(TIE_BREAK_FIELD)]
+    """Sort by ``keys``, then by ``id`` in the direction of the first key, so equal keys still give
+    one fixed order: the order of the participants' copies in DynamoDB (``createdAt#id``, read
+    newest first) for the default sort, so a page read from the keys and a page sorted here agree."""
+    all_keys = [*keys, SortKey(TIE_BREAK_FIELD, descending=bool(keys) and keys[0].descending)]
 
     def compare(left: Document, right: Document) -> int:
         for key in all_keys:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from approval_core.domain.errors import ErrorDetail, ValidationFailed
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+MAX_FIELD_LENGTH = 200
 
 
 def validate(document: Any, model: type[ModelT], prefix: str = "") -> ModelT:
@@ -22,7 +23,8 @@ def validate(document: Any, model: type[ModelT], prefix: str = "") -> ModelT:
 
 def _details(errors: Iterable[Mapping[str, Any]], prefix: str) -> Iterable[ErrorDetail]:
     for error in errors:
-        field = prefix + ".".join(str(part) for part in error["loc"]) or "body"
+        # Member names are the client's text: quote no more of them than a reader needs.
+        field = (prefix + ".".join(str(part) for part in error["loc"]))[:MAX_FIELD_LENGTH] or "body"
         kind = error["type"]
         if kind == "missing":
             text = "cannot be null"
