@@ -425,9 +425,9 @@ class _Parser:
             return re2.compile(value.text, _REGEX_OPTIONS)
         except re2.error as error:
             reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else ""
+            syntax = "RE2 syntax: no backreferences or lookaround"
             raise self._error(
-                f"invalid regular expression {excerpt(value.text)} ({reason[:80]}; RE2 syntax: no backreferences or lookaround)",
-                value.start,
+                f"invalid regular expression {excerpt(value.text)} ({reason[:80]}; {syntax})", value.start
             ) from None
 
 
