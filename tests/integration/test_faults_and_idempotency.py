@@ -189,3 +189,32 @@ def test_a_refused_create_is_not_remembered_under_its_key(invoke: Invoke) -> Non
 def test_faults_injected_are_counted(request: pytest.FixtureRequest) -> None:
     """Runs last in this module: the count the closing note quotes."""
     report(f"faults injected into DynamoDB requests: {len(FAULTS_INJECTED)}")
+
+
+@pytest.mark.parametrize(
+    ("operation", "fault"),
+    [
+        ("GetItem", dynamodb_error(400, "ValidationException")),
+        (
+            "TransactWriteItems",
+            dynamodb_error(
+                400,
+                "TransactionCanceledException",
+                ',"CancellationReasons":[{"Code":"None"},{"Code":"ValidationError","Message":"Item size"}]',
+            ),
+        ),
+    ],
+    ids=["validation-exception", "transaction-validation-error"],
+)
+def test_dynamodb_validation_errors_are_400001_and_never_retried(
+    invoke: Invoke, inject: Callable[..., Fault], operation: str, fault: Callable[..., Any]
+) -> None:
+    approval_id = create(invoke)["json"]["id"]
+    injected = inject(operation, fault)
+    if operation == "GetItem":
+        response = invoke("GetApprovalFunction", approval_id=approval_id)
+    else:
+        response = invoke("CloseApprovalFunction", approval_id=approval_id)
+    assert (response["statusCode"], response["json"]["errorCode"]) == (400, "APPROVAL-400001")
+    assert "Retry-After" not in response["headers"]
+    assert injected.attempts == 1

@@ -52,3 +52,5 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path: Path) -> None:
     assert (layer / "approval_core" / "service.py").exists()
     # The layer is built for the functions' architecture (arm64), not this machine's.
     assert list((layer / "pydantic_core").glob("*aarch64*.so"))
+    # The linear-time regex engine of q=field:~regex is a compiled wheel too.
+    assert list((layer / "re2").glob("_re2*aarch64*.so"))
