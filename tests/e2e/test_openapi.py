@@ -31,7 +31,7 @@ SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # Models that never cross the wire (the resource lock, the sweep's index entry).
-INTERNAL_MODELS = {"Model", "ClosedModel", "ResourceApproval", "OverdueApproval"}
+INTERNAL_MODELS = {"Model", "ResourceApproval", "OverdueApproval"}
 # What the service only sends, never reads: their amounts are always numbers, nothing is null.
 RESPONSE_ONLY = {
     "Money",

@@ -324,9 +324,17 @@ def test_search_users_error_codes(invoke: Invoke, user: str, cart: str, code: st
 
 
 @pytest.mark.parametrize("function", ["CheckPermittedFunction", "SearchUsersFunction"])
-def test_resource_queries_need_all_three_fields(invoke: Invoke, function: str) -> None:
-    response = invoke(function, user="req", body={"resourceType": "CART", "resourceId": "cart-req"})
-    assert (response["statusCode"], response["json"]["details"][0]["message"]) == (400, "action: cannot be null")
+def test_resource_queries_need_the_type_and_id(invoke: Invoke, function: str) -> None:
+    response = invoke(function, user="req", body={"resourceType": "CART", "action": "CHECKOUT"})
+    assert (response["statusCode"], response["json"]["details"][0]["message"]) == (400, "resourceId: cannot be null")
+
+
+@pytest.mark.parametrize("function", ["CheckPermittedFunction", "SearchUsersFunction"])
+def test_resource_queries_without_action_default_to_checkout(invoke: Invoke, function: str) -> None:
+    without = invoke(function, user="req", body={"resourceType": "CART", "resourceId": "cart-req"})
+    with_action = invoke(function, user="req", body=CART_QUERY)
+    assert without["statusCode"] == 200, without["json"]
+    assert without["json"] == with_action["json"]
 
 
 # --------------------------------------------------------------------------- cost

@@ -22,9 +22,13 @@ Text = Annotated[str, StringConstraints(max_length=1000)]
 Comment = Annotated[str, StringConstraints(max_length=MAX_COMMENT_LENGTH)]
 Amount = Annotated[Decimal, Field(allow_inf_nan=False)]
 # Ids end up inside DynamoDB keys, where "#" separates the parts of a key, and in URL paths, where
-# "/" separates segments (API Gateway decodes %2F before routing, so such an id could not be read).
+# "/" separates segments (a client sends it encoded, and API Gateway hands the function a decoded
+# path, so such an id could not be read). Spaces between other characters and non-ASCII letters
+# are fine (clients percent-encode them); other whitespace, whitespace at either end (it would not
+# survive a copy and paste) and control characters are not.
 MAX_IDENTIFIER_LENGTH = 128
-IDENTIFIER_PATTERN = r"^[^#/\s\x00-\x1f\x7f]+$"
+_ID_CHARACTER = r"[^#/\s\x00-\x1f\x7f]"
+IDENTIFIER_PATTERN = rf"^{_ID_CHARACTER}(?:(?:{_ID_CHARACTER}| )*{_ID_CHARACTER})?$"
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN)
 ]
@@ -33,7 +37,7 @@ _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 def is_identifier(text: str) -> bool:
     """Whether ``text`` could be an id (of an approval, a customer, a cart): what the models accept."""
-    return len(text) <= MAX_IDENTIFIER_LENGTH and _IDENTIFIER.match(text) is not None
+    return len(text) <= MAX_IDENTIFIER_LENGTH and _IDENTIFIER.fullmatch(text) is not None
 
 
 class Status(StrEnum):
@@ -65,15 +69,11 @@ class HistoryAction(StrEnum):
 
 
 class Model(BaseModel):
-    """Objects ignore properties they do not know and do not keep them (contract, "document")."""
+    """Objects ignore properties they do not know and do not keep them (contract, "document"): real
+    storefronts send more than the published schema lists, and an unknown member is never a reason
+    to refuse a request. What a client reads back is declared, so it is kept."""
 
     model_config = ConfigDict(extra="ignore", validate_assignment=False)
-
-
-class ClosedModel(BaseModel):
-    """``shipping``, ``payment`` and ``paymentMethods`` accept no properties beyond those listed."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # --------------------------------------------------------------------------- the cart snapshot
@@ -96,6 +96,9 @@ class SubtotalAggregate(Model):
 
 
 class DeliveryWindow(Model):
+    """The storefront's labels (``deliveryDayLabel``, ``deliveryTimeLabel``) are ignored: it
+    computes them again from the delivery-window service when it shows the approval."""
+
     id: Text | None = None
     slotId: Text | None = None
     deliveryDate: Text | None = None
@@ -126,14 +129,17 @@ class UserRef(Model):
 
 
 # --------------------------------------------------------------------------- details
-class PaymentMethod(ClosedModel):
+class PaymentMethod(Model):
+    """A storefront's UI members (``displayName``, ``paymentMode``) are ignored: the checkout reads
+    ``provider``, ``method``, ``amount`` and ``customAttributes`` (kept whole)."""
+
     provider: Text | None = None
     customAttributes: dict[str, Any] | None = None
     method: Text | None = None
     amount: Amount | None = None
 
 
-class Shipping(ClosedModel):
+class Shipping(Model):
     zoneId: Text | None = None
     methodId: Text | None = None
     amount: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
@@ -141,12 +147,17 @@ class Shipping(ClosedModel):
     shippingTaxCode: Text | None = None
 
 
-class Payment(ClosedModel):
+class Payment(Model):
     paymentId: Text | None = None
     customAttributes: dict[str, Any] | None = None
 
 
 class Address(Model):
+    """An address-book entry's own members (``name``, ``tags``, ``contactDetails``, ``metadata``
+    ...) are ignored; its ``id`` is kept: the storefront uses it as the value of its address
+    drop-down when it shows the approval."""
+
+    id: Text | None = None
     contactName: Text | None = None
     companyName: Text | None = None
     street: Text | None = None
@@ -223,11 +234,12 @@ class CreateApprovalRequest(Model):
 
 
 class ResourceQuery(Model):
-    """Body of the permitted check and of search users."""
+    """Body of the permitted check and of search users. ``action`` may be left out: CHECKOUT is
+    the only one (the SDK's documented example sends none)."""
 
     resourceType: ResourceType
     resourceId: Identifier
-    action: Action
+    action: Action = Action.CHECKOUT
 
 
 class ResourceApproval(Model):

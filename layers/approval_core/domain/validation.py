@@ -28,8 +28,6 @@ def _details(errors: Iterable[Mapping[str, Any]], prefix: str) -> Iterable[Error
         kind = error["type"]
         if kind == "missing":
             text = "cannot be null"
-        elif kind == "extra_forbidden":
-            text = "is not a known property"
         else:
             text = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
         yield ErrorDetail(field=field, type=kind, message=f"{field}: {text}")
