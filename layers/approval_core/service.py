@@ -71,6 +71,7 @@ class SweepResult:
 
 
 SYSTEM = "system"
+ONLY_PENDING_CLOSES = "Only a PENDING approval can be closed"
 
 
 @dataclass
@@ -164,11 +165,20 @@ class ApprovalService:
 
     # ------------------------------------------------------------------ change
     def update_approval(self, caller: Caller, approval_id: str, body: Any, if_match: str | None = None) -> None:
-        """PATCH: JSON Patch operations by a participant (rules 7, 8, 9), all or none."""
+        """PATCH: JSON Patch operations by a participant (rules 7, 8, 9), all or none.
+
+        The requestor's change of the status to CLOSED is the DELETE's change (rule 10): the same
+        history entry and event, and the same refusal of an approval that is no longer PENDING.
+        """
         now = self.clock()
         stored = self._visible(caller, approval_id)
-        self._still_pending(stored, iso(now))
         role = patch.Role.REQUESTOR if caller.user_id == stored.requestor.userId else patch.Role.APPROVER
+        try:
+            self._still_pending(stored, iso(now))
+        except ApprovalFinished:
+            if role is patch.Role.REQUESTOR and patch.closes(body):
+                raise ValidationFailed(ONLY_PENDING_CLOSES) from None
+            raise
         # The contract's order: each operation's form (400010, which includes replace or remove of
         # an absent member, so the operations are applied to a copy first), the path (400007), the
         # caller's right to it (400008), the status value (400003) and transition (400002).
@@ -192,7 +202,7 @@ class ApprovalService:
             self._still_pending(stored, iso(now))
             self._save(caller, stored, stored.model_copy(update={"status": Status.CLOSED}), HistoryAction.CLOSED, now)
         except ApprovalFinished:
-            raise ValidationFailed("Only a PENDING approval can be closed") from None
+            raise ValidationFailed(ONLY_PENDING_CLOSES) from None
 
     # ------------------------------------------------------------------ expiry
     def expire_overdue(self, has_time: Callable[[], bool]) -> SweepResult:

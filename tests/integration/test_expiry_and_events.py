@@ -296,3 +296,23 @@ def test_an_expiry_written_whose_answer_was_lost_still_counts_once(fresh_store: 
     assert fresh_store.expire(overdue, entry, "sweep-1") is True
     assert fresh_store.expire(overdue, entry, "sweep-1") is True  # the same request again: ours
     assert fresh_store.expire(overdue, entry, "sweep-2") is False  # another sweep finds it done
+
+
+def test_rule_10_a_patch_to_closed_is_the_same_change_and_event_as_a_delete(invoke: Invoke, tenant: str) -> None:
+    by_delete = invoke("CreateApprovalFunction", body=create_body())["json"]["id"]
+    assert invoke("CloseApprovalFunction", user="req", approval_id=by_delete)["statusCode"] == 204
+    by_patch = invoke("CreateApprovalFunction", body=create_body())["json"]["id"]
+    close = [{"op": "replace", "path": "/status", "value": "CLOSED"}]
+    assert invoke("UpdateApprovalFunction", user="req", approval_id=by_patch, body=close)["statusCode"] == 204
+
+    def change(approval_id: str) -> tuple[Any, ...]:
+        document = invoke("GetApprovalFunction", approval_id=approval_id)["json"]
+        publisher = RecordingPublisher()
+        assert publish_changes({"Records": stream_records(approval_id)}, publisher) == {"batchItemFailures": []}
+        last = publisher.events[-1]
+        event = {key: value for key, value in last.detail.items() if key not in ("id", "at")}
+        history = [{key: value for key, value in entry.items() if key != "at"} for entry in document["history"]]
+        return document["status"], document["metadata"]["version"], history, last.detail_type, event
+
+    assert change(by_patch) == change(by_delete)
+    assert change(by_patch)[3] == "Approval Closed"

@@ -79,6 +79,67 @@ def test_rule_8_requestor_edits_comment_details_and_delivery_window(service: App
     assert approval.history[-1].action is HistoryAction.UPDATED
 
 
+def test_rule_8_the_approver_moves_the_delivery_window_while_pending(
+    service: ApprovalService, approval_id: str
+) -> None:
+    window = {"id": "dw2", "slotId": "s2", "deliveryDate": "2026-12-03T10:00:00.000Z", "deliveryDayLabel": "Thu"}
+    service.update_approval(caller("admin"), approval_id, op("REPLACE", "/resource/deliveryWindow", window))
+    service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/resource/deliveryWindow/slotId", "s3")])
+    approval = service.get_approval(caller("req"), approval_id)
+    assert approval.resource.deliveryWindow is not None
+    assert approval.resource.deliveryWindow.model_dump(exclude_none=True) == {
+        "id": "dw2",
+        "slotId": "s3",
+        "deliveryDate": "2026-12-03T10:00:00.000Z",
+    }
+    assert [(entry.action, entry.by) for entry in approval.history[1:]] == [
+        (HistoryAction.UPDATED, "admin"),
+        (HistoryAction.UPDATED, "admin"),
+    ]
+    assert approval.status is Status.PENDING
+
+
+def test_rule_8_the_approver_replacing_an_absent_delivery_window_member_is_400010(
+    service: ApprovalService, approval_id: str
+) -> None:
+    with pytest.raises(InvalidPatchOperation):
+        service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/resource/deliveryWindow/label", "x")])
+    service.update_approval(caller("admin"), approval_id, [op("REMOVE", "/resource/deliveryWindow")])
+    with pytest.raises(InvalidPatchOperation):
+        service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/resource/deliveryWindow", {"id": "x"})])
+
+
+def test_rule_8_the_approver_may_not_change_the_rest_of_the_resource(
+    service: ApprovalService, approval_id: str
+) -> None:
+    with pytest.raises(PatchPathNotSupported):
+        service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/resource/siteCode", "other")])
+
+
+def test_rule_7_the_approver_cannot_move_the_delivery_window_once_finished(
+    service: ApprovalService, approval_id: str
+) -> None:
+    service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/status", "DECLINED")])
+    with pytest.raises(ApprovalFinished):
+        service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/resource/deliveryWindow/slotId", "s2")])
+
+
+def test_unknown_members_of_patched_values_are_ignored_not_refused(service: ApprovalService, approval_id: str) -> None:
+    service.update_approval(
+        caller("req"),
+        approval_id,
+        [
+            op("ADD", "/details/paymentMethods", [{"provider": "payment-gateway", "displayName": "Invoice"}]),
+            op("ADD", "/details/shipping", {"amount": 5, "carrier": "DHL"}),
+            op("ADD", "/details/addresses/-", ADDRESS | {"id": "loc-2", "tags": ["HQ"], "type": "BILLING"}),
+        ],
+    )
+    details = service.get_approval(caller("req"), approval_id).model_dump(mode="json", exclude_none=True)["details"]
+    assert details["paymentMethods"] == [{"provider": "payment-gateway"}]
+    assert details["shipping"] == {"amount": "5"}
+    assert details["addresses"][-1] == ADDRESS | {"id": "loc-2", "type": "BILLING"}
+
+
 def test_rule_9_every_change_increments_version_and_sets_modified_at(
     service: ApprovalService, approval_id: str, clock: Clock
 ) -> None:
@@ -228,6 +289,30 @@ def test_rule_10_closing_a_finished_approval_is_400001(service: ApprovalService,
     service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/status", "DECLINED")])
     with pytest.raises(ValidationFailed):
         service.close_approval(caller("req"), approval_id)
+
+
+@pytest.mark.parametrize("spelling", ["replace", "REPLACE", "add"])
+def test_rule_10_the_requestors_patch_to_closed_closes_as_delete_does(
+    service: ApprovalService, approval_id: str, spelling: str
+) -> None:
+    service.update_approval(caller("req"), approval_id, [op(spelling, "/status", "CLOSED")])
+    approval = service.get_approval(caller("admin"), approval_id)
+    assert approval.status is Status.CLOSED
+    assert [(entry.action, entry.by, entry.status) for entry in approval.history[1:]] == [
+        (HistoryAction.CLOSED, "req", Status.CLOSED)
+    ]
+    assert approval.metadata.version == 2
+    assert service.create_approval(caller("req"), request()) != approval_id  # the resource is free again
+
+
+def test_rule_10_the_requestors_patch_to_closed_of_a_finished_approval_is_400001(
+    service: ApprovalService, approval_id: str
+) -> None:
+    service.update_approval(caller("admin"), approval_id, [op("REPLACE", "/status", "DECLINED")])
+    with pytest.raises(ValidationFailed):
+        service.update_approval(caller("req"), approval_id, [op("replace", "/status", "CLOSED")])
+    with pytest.raises(ApprovalFinished):  # any other change of a finished approval stays 400009
+        service.update_approval(caller("req"), approval_id, [op("replace", "/comment", "x")])
 
 
 def test_rule_10_non_participant_close_is_404001(service: ApprovalService, approval_id: str) -> None:

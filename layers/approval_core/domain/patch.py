@@ -47,9 +47,13 @@ class Operation:
 
 
 # Rule 8: who may change what. A path is patchable when it is one of these or lies below one.
-REQUESTOR_PATHS = (("comment",), ("details",), ("resource", "deliveryWindow"))
-APPROVER_PATHS = (("status",), ("approverComment",))
+# Both participants may move the delivery window: the storefront offers that edit to the approver.
+DELIVERY_WINDOW = ("resource", "deliveryWindow")
+REQUESTOR_PATHS = (("comment",), ("details",), DELIVERY_WINDOW)
+APPROVER_PATHS = (("status",), ("approverComment",), DELIVERY_WINDOW)
 STATUSES_THE_APPROVER_SETS = frozenset({Status.APPROVED, Status.DECLINED})
+# The requestor's PATCH to CLOSED is the same change as a DELETE (rule 10).
+STATUSES_THE_REQUESTOR_SETS = frozenset({Status.CLOSED})
 ARRAY_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
 
 
@@ -92,7 +96,8 @@ def check_paths(operations: list[Operation]) -> None:
 
 def rule_8_check_rights(operations: list[Operation], role: Role) -> None:
     """Rule 8: the requestor changes /comment, /details... and /resource/deliveryWindow...; the
-    approver changes /status (to APPROVED or DECLINED) and /approverComment."""
+    approver changes /status (to APPROVED or DECLINED), /approverComment and
+    /resource/deliveryWindow...; the status is checked by ``rule_8_new_status``."""
     for operation in operations:
         if operation.pointer == ("status",):
             continue  # a status change by the wrong participant is a transition error (400002)
@@ -103,15 +108,29 @@ def rule_8_check_rights(operations: list[Operation], role: Role) -> None:
 
 def rule_8_new_status(operations: list[Operation], role: Role) -> Status | None:
     """The status the operations set, if any (APPROVAL-400003 for an unknown value,
-    APPROVAL-400002 for a change rule 8 does not allow)."""
+    APPROVAL-400002 for a change rule 8 does not allow): the approver sets APPROVED or DECLINED,
+    the requestor CLOSED."""
+    allowed = STATUSES_THE_APPROVER_SETS if role is Role.APPROVER else STATUSES_THE_REQUESTOR_SETS
     values = [operation.value for operation in operations if operation.pointer == ("status",)]
     for value in values:  # every value first: the contract ranks 400003 before 400002
         if value not in Status.__members__.values():
             raise InvalidStatusValue(f"{excerpt(str(value))} is not an approval status")
     for status in map(Status, values):
-        if role is not Role.APPROVER or status not in STATUSES_THE_APPROVER_SETS:
+        if status not in allowed:
             raise StatusChangeNotAllowed(f"The {role} cannot change the status to {status}")
     return Status(values[-1]) if values else None
+
+
+def closes(body: Any) -> bool:
+    """Whether a PATCH body asks to set the status to CLOSED (however else it is malformed)."""
+    try:
+        operations = parse_operations(body)
+    except InvalidPatchOperation:
+        return False
+    return any(
+        operation.pointer == ("status",) and operation.op is not Op.REMOVE and operation.value == Status.CLOSED
+        for operation in operations
+    )
 
 
 def apply(document: dict[str, Any], operations: list[Operation]) -> dict[str, Any]:
