@@ -137,7 +137,9 @@ class Gateway:
                     return _json(403, {"code": 403, "status": "Forbidden", "message": message}), "scope"
         if len(body) > MAX_PAYLOAD_BYTES:
             return _json(413, TOO_LARGE), ""
-        event = build_event(request, route, raw_path, path_parameters, claims, matched_scopes, body)
+        # API Gateway routes on the path as sent but hands the function its decoded form: an
+        # encoded "/" inside an id becomes a real one there (Powertools routes on rawPath).
+        event = build_event(request, route, unquote(raw_path), path_parameters, claims, matched_scopes, body)
         try:
             return http_response(self._runtime.invoke(route.function, event)), ""
         except Exception:

@@ -16,7 +16,7 @@ service = approval_service()
 app = new_resolver()
 
 
-@app.post("/approval/<tenant>/approval/permitted")
+@app.gateway_route("POST /approval/{tenant}/approval/permitted")
 @tracer.capture_method(capture_response=False)
 def check_permitted(tenant: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, READ_SCOPES)

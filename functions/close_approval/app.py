@@ -15,7 +15,7 @@ service = approval_service()
 app = new_resolver()
 
 
-@app.delete("/approval/<tenant>/approvals/<approval_id>")
+@app.gateway_route("DELETE /approval/{tenant}/approvals/{approvalId}")
 @tracer.capture_method(capture_response=False)
 def close_approval(tenant: str, approval_id: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, MANAGE_SCOPES)

@@ -40,7 +40,7 @@ persistence = DynamoDBPersistenceLayer(
 )
 
 
-@app.post("/approval/<tenant>/approvals")
+@app.gateway_route("POST /approval/{tenant}/approvals")
 @tracer.capture_method(capture_response=False)
 def create_approval(tenant: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, MANAGE_SCOPES)

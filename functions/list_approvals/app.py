@@ -22,7 +22,7 @@ service = approval_service()
 app = new_resolver()
 
 
-@app.get("/approval/<tenant>/approvals")
+@app.gateway_route("GET /approval/{tenant}/approvals")
 @tracer.capture_method(capture_response=False)
 def list_approvals(tenant: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, READ_SCOPES)

@@ -16,7 +16,7 @@ service = approval_service()
 app = new_resolver()
 
 
-@app.post("/approval/<tenant>/search/users")
+@app.gateway_route("POST /approval/{tenant}/search/users")
 @tracer.capture_method(capture_response=False)
 def search_users(tenant: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, READ_SCOPES)

@@ -15,7 +15,7 @@ service = approval_service()
 app = new_resolver()
 
 
-@app.patch("/approval/<tenant>/approvals/<approval_id>")
+@app.gateway_route("PATCH /approval/{tenant}/approvals/{approvalId}")
 @tracer.capture_method(capture_response=False)
 def update_approval(tenant: str, approval_id: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, MANAGE_SCOPES)

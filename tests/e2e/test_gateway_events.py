@@ -214,7 +214,7 @@ def test_the_event_is_payload_format_2_0(served: str, key: SigningKey) -> None:
 
     assert event["version"] == "2.0"
     assert event["routeKey"] == "GET /things/{thingId}"
-    assert event["rawPath"] == "/things/t%201"
+    assert event["rawPath"] == "/things/t 1"  # decoded, as API Gateway hands it over
     assert event["rawQueryString"] == "x=1&x=2&y=&z=%2F"
     assert event["queryStringParameters"] == {"x": "1,2", "y": "", "z": "/"}
     assert event["pathParameters"] == {"thingId": "t 1"}
@@ -231,7 +231,7 @@ def test_the_event_is_payload_format_2_0(served: str, key: SigningKey) -> None:
     assert context["stage"] == "$default"
     assert context["http"] == {
         "method": "GET",
-        "path": "/things/t%201",
+        "path": "/things/t 1",
         "protocol": "HTTP/1.1",
         "sourceIp": "127.0.0.1",
         "userAgent": "tests/1.0",
@@ -259,6 +259,21 @@ def test_the_event_is_payload_format_2_0(served: str, key: SigningKey) -> None:
     assert ("X-Multi", "1") in headers
     assert ("X-Multi", "2") in headers
     assert ("Set-Cookie", "session=abc; Path=/") in headers
+
+
+def test_the_route_is_matched_on_the_path_as_sent_and_the_function_gets_it_decoded(
+    served: str, key: SigningKey
+) -> None:
+    token = mint(key, tenant="acme", user="ann", scopes=["read"])
+    connection = http.client.HTTPConnection(served.removeprefix("http://"))
+    connection.request("GET", "/things/ann%3Aorder%2F1%20%C3%BC", headers={"Authorization": f"Bearer {token}"})
+    response = connection.getresponse()
+    assert response.status == 200
+    event = json.loads(response.read())["event"]
+    # One segment when routed, although the decoded path has a "/" more.
+    assert event["routeKey"] == "GET /things/{thingId}"
+    assert event["pathParameters"] == {"thingId": "ann:order/1 ü"}
+    assert event["rawPath"] == event["requestContext"]["http"]["path"] == "/things/ann:order/1 ü"
 
 
 def test_literal_segments_win_over_parameters(served: str, key: SigningKey) -> None:

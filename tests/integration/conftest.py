@@ -155,6 +155,7 @@ def invoke(handlers: dict[str, ModuleType], tenant: str) -> Invoke:
         claims: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
+        route_key: str | None = None,
     ) -> dict[str, Any]:
         event = sample_event(FUNCTIONS[function])
         path_tenant = tenant if path_tenant is None else path_tenant
@@ -169,7 +170,9 @@ def invoke(handlers: dict[str, ModuleType], tenant: str) -> Invoke:
         if "{approvalId}" in route:
             event["pathParameters"]["approvalId"] = approval_id
         path = route.replace("{tenant}", path_tenant).replace("{approvalId}", str(approval_id))
-        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path  # decoded, as API Gateway sends it
+        if route_key is not None:
+            event["routeKey"] = event["requestContext"]["routeKey"] = route_key
         if body is not None or raw_body is not None:
             event["body"] = raw_body if raw_body is not None else json.dumps(body)
         if query is not None:

@@ -47,6 +47,14 @@ def test_each_route_has_its_own_function_and_sample_event() -> None:
         assert (function.code_uri / "app.py").exists()
 
 
+def test_each_function_answers_the_route_the_template_gives_it() -> None:
+    # A handler registered under another route key would miss events API Gateway routed to it.
+    template = load_template(ROOT / "template.yaml")
+    for route in template.routes:
+        source = (template.functions[route.function].code_uri / "app.py").read_text()
+        assert f'@app.gateway_route("{route.route_key}")' in source, route.route_key
+
+
 def of_type(resource_type: str) -> list[str]:
     """The logical ids of the template's resources of one type (read when the tests are collected,
     so each one is a test case of its own)."""

@@ -44,6 +44,7 @@ from approval_core.service import ListRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+RouteHandler = Callable[..., Response[str]]
 
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
@@ -64,8 +65,55 @@ RETRYABLE_ERROR_CODES = frozenset(
 )
 
 
-def new_resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(serializer=dumps)
+class GatewayRoutedResolver(APIGatewayHttpResolver):
+    """Powertools' resolver, with each handler registered under its API Gateway route key.
+
+    API Gateway matches the route on the path as the client sent it, then hands the function the
+    decoded ``rawPath``, on which Powertools routes again. An id holding an encoded ``/``, or a
+    character outside Powertools' route pattern, makes a decoded path that matches no rule,
+    although API Gateway did route it: the event still names its ``routeKey`` and its decoded
+    ``pathParameters``, so the handler of that route answers it (for an approval id: the
+    contract's 404001, never a routing error).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(serializer=dumps)
+        self._by_route_key: dict[str, tuple[RouteHandler, dict[str, str]]] = {}
+
+    def gateway_route(self, route_key: str) -> Callable[[RouteHandler], RouteHandler]:
+        """Registers the handler of the route ``route_key``, written as template.yaml writes it
+        (``GET /approval/{tenant}/approvals/{approvalId}``); its path parameters reach the handler
+        as snake_case keyword arguments (``approval_id``)."""
+        method, path = route_key.split(" ", 1)
+        arguments = {name: _snake_case(name) for name in re.findall(r"\{(\w+)\}", path)}
+        rule = re.sub(r"\{(\w+)\}", lambda found: f"<{arguments[found.group(1)]}>", path)
+
+        def register(handler: RouteHandler) -> RouteHandler:
+            self.route(rule, method)(handler)
+            self._by_route_key[route_key] = (handler, arguments)
+            return handler
+
+        return register
+
+    def answer_as_routed_by_the_gateway(self) -> Response[str] | None:
+        """The answer of the route API Gateway matched, when Powertools matched none."""
+        event = self.current_event.raw_event
+        found = self._by_route_key.get(str(event.get("routeKey")))
+        parameters = event.get("pathParameters") or {}
+        if found is None:
+            return None
+        handler, arguments = found
+        if not all(isinstance(parameters.get(name), str) for name in arguments):
+            return None
+        return handler(**{argument: parameters[name] for name, argument in arguments.items()})
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def new_resolver() -> GatewayRoutedResolver:
+    app = GatewayRoutedResolver()
     _install_error_handlers(app)
     return app
 
@@ -264,7 +312,7 @@ def _internal_error() -> Response[str]:
     return json_response(500, {"code": 500, "status": "Internal Server Error", "message": "Unexpected error"})
 
 
-def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
+def _install_error_handlers(app: GatewayRoutedResolver) -> None:
     @app.exception_handler(ApprovalError)
     def _refused(error: ApprovalError) -> Response[str]:
         logger.info("Request refused", extra={"status": error.status, "errorCode": error.error_code})
@@ -296,4 +344,7 @@ def _install_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.not_found
     def _no_route(error: Exception) -> Response[str]:
+        routed = app.answer_as_routed_by_the_gateway()
+        if routed is not None:
+            return routed
         return json_response(404, {"code": 404, "status": "Not Found", "message": "No such resource"})
