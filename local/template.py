@@ -333,7 +333,11 @@ class _Reader:
             return None
 
         def texts(name: str) -> tuple[str, ...]:
-            return tuple(self.resolve(value, f"{where}: {name}") for value in configuration.get(name) or ())
+            # A list as written, or an intrinsic function that makes one (!Split of a parameter).
+            values = self._value(configuration.get(name) or [], f"{where}: {name}")
+            if not isinstance(values, list):
+                raise TemplateError(f"{where}: {name} is not a list")
+            return tuple(self.resolve(value, f"{where}: {name}") for value in values)
 
         max_age = configuration.get("MaxAge")
         return Cors(
@@ -446,6 +450,9 @@ class _Reader:
         if name == "Fn::Join":
             separator, parts = argument
             return str(separator).join(_text(self._value(part, where)) for part in self._value(parts, where))
+        if name == "Fn::Split":
+            separator, text = argument
+            return _text(self._value(text, where)).split(str(separator))  # as CloudFormation: no trimming
         if name == "Fn::Select":
             index, items = argument
             return self._value(self._value(items, where)[int(self._value(index, where))], where)

@@ -54,13 +54,23 @@ def test_requests_without_a_valid_token_are_401(api: Api) -> None:
 def test_cors_preflight_is_answered_by_the_gateway(api: Api, stack: Stack) -> None:
     allowed = stack.parameters.get("CorsAllowOrigin") or "*"
     origin = "https://shop.example.com" if allowed == "*" else allowed
+    # What real clients send besides the token: the SDK's Emporix-Tenant, the storefront's
+    # saas-token and X-Version (the stack's CorsAllowHeaders lists them by default).
+    requested = ["authorization", "content-type", "emporix-tenant", "saas-token", "x-version"]
     response = api.call(
         "OPTIONS",
         "/approval/smoketenant/approvals",
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": ",".join(requested),
+        },
     )
     assert response.status_code in (200, 204), response.text
     assert response.headers.get("access-control-allow-origin") in (origin, "*"), dict(response.headers)
+    configured = {name.lower() for name in stack.parameters.get("CorsAllowHeaders", ",".join(requested)).split(",")}
+    allowed = response.headers.get("access-control-allow-headers", "")
+    assert set(requested) & configured <= {name.strip().lower() for name in allowed.split(",")}, dict(response.headers)
 
 
 # --------------------------------------------------------------------------- with a customer's token

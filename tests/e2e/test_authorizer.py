@@ -208,3 +208,38 @@ def test_cors_as_the_template_configures_it(api: Api, token: Mint) -> None:
         assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
         read = api.call("GET", READ_PATH, token("ann"), headers={"Origin": origin})
         assert read.headers["Access-Control-Allow-Origin"] in ("*", origin)
+
+
+@pytest.mark.parametrize(
+    ("header", "method", "path"),
+    [
+        ("Emporix-Tenant", "GET", "/approval/acme/approvals"),  # the SDK, on every request
+        ("saas-token", "POST", "/approval/acme/approvals"),  # the storefront's create
+        ("X-Version", "GET", "/approval/acme/approvals/0123456789abcdef"),  # the storefront's list and get
+        ("Authorization", "PATCH", "/approval/acme/approvals/0123456789abcdef"),
+        ("Content-Type", "POST", "/approval/acme/approval/permitted"),
+        ("If-Match", "PATCH", "/approval/acme/approvals/0123456789abcdef"),
+        ("Idempotency-Key", "POST", "/approval/acme/approvals"),
+        ("X-Total-Count", "GET", "/approval/acme/approvals"),
+    ],
+)
+def test_a_browser_preflight_allows_each_header_the_service_and_real_clients_use(
+    api: Api, header: str, method: str, path: str
+) -> None:
+    origin = "https://shop.example.com"
+    preflight = api.call(
+        "OPTIONS",
+        path,
+        # As a browser asks: the header names in lower case.
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": header.lower(),
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] in ("*", origin)
+    assert method in preflight.headers["Access-Control-Allow-Methods"].split(",")
+    # A browser compares the names case-insensitively, and never lets "*" stand for Authorization.
+    allowed = {name.strip().lower() for name in preflight.headers["Access-Control-Allow-Headers"].split(",")}
+    assert header.lower() in allowed

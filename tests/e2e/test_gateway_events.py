@@ -32,6 +32,7 @@ Transform: AWS::Serverless-2016-10-31
 Parameters:
   Greeting: {Type: String, Default: hello}
   Origin: {Type: String, Default: "https://shop.example.com"}
+  Headers: {Type: String, Default: "Authorization,Content-Type"}
 Conditions:
   Polite: !Equals [!Ref Greeting, hello]
 Globals:
@@ -51,7 +52,7 @@ Resources:
       CorsConfiguration:
         AllowOrigins: [!Ref Origin]
         AllowMethods: [GET, POST]
-        AllowHeaders: [Authorization, Content-Type]
+        AllowHeaders: !Split [",", !Ref Headers]
         ExposeHeaders: [X-Total-Count]
         MaxAge: 600
       Auth:

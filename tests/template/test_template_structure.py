@@ -55,6 +55,36 @@ def test_each_function_answers_the_route_the_template_gives_it() -> None:
         assert f'@app.gateway_route("{route.route_key}")' in source, route.route_key
 
 
+# The service's own request headers, and those real clients send on every request: the SDK's
+# Emporix-Tenant, the B2B storefront's saas-token and X-Version.
+BROWSER_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "Idempotency-Key",
+    "X-Total-Count",
+    "Emporix-Tenant",
+    "saas-token",
+    "X-Version",
+]
+
+
+@pytest.mark.parametrize("header", BROWSER_HEADERS)
+def test_browsers_may_send_each_header_the_service_and_real_clients_use(header: str) -> None:
+    routes = load_template(ROOT / "template.yaml").routes
+    for route in routes:
+        assert route.cors is not None, route.route_key
+        # Named, not covered by "*": browsers never let a wildcard cover Authorization.
+        assert header.lower() in {allowed.lower() for allowed in route.cors.allow_headers}, route.route_key
+
+
+def test_the_allowed_headers_are_a_parameter_whose_default_names_them(resources: dict[str, Any]) -> None:
+    parameter = read_document(ROOT / "template.yaml")["Parameters"]["CorsAllowHeaders"]
+    assert parameter["Default"].split(",") == BROWSER_HEADERS
+    cors = resources["ApprovalApi"]["Properties"]["CorsConfiguration"]
+    assert cors["AllowHeaders"] == {"Fn::Split": [",", {"Ref": "CorsAllowHeaders"}]}
+
+
 def of_type(resource_type: str) -> list[str]:
     """The logical ids of the template's resources of one type (read when the tests are collected,
     so each one is a test case of its own)."""
