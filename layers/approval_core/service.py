@@ -272,6 +272,10 @@ class ApprovalService:
     def _visible(self, caller: Caller, approval_id: str) -> Approval:
         if not is_identifier(approval_id):
             # Checked before any read: DynamoDB refuses keys beyond its limits, and no approval has such an id.
+            if "/" in approval_id:
+                # A client's encoded "/" (%2F), decoded by API Gateway: a path to an approval that
+                # does not exist, answered as any such path is.
+                raise ApprovalNotFound(f"Approval {excerpt(approval_id)} does not exist")
             message = f"approvalId: {excerpt(approval_id)} is not an approval id"
             raise ValidationFailed(message, [ErrorDetail(field="approvalId", message=message)])
         approval = self.store.get(caller.tenant, approval_id)
