@@ -182,6 +182,14 @@ def test_invoke_get_with_its_sample_event(state_dir: Path) -> None:
     assert json.loads(result["body"])["errorCode"] == "APPROVAL-404001"
 
 
+def test_invoke_the_token_trigger_with_its_sample_event(state_dir: Path) -> None:
+    """What Cognito would get back from the stack's pre-token-generation trigger (V2_0)."""
+    _, result = invoke(state_dir, "PreTokenGenerationFunction")
+    access_token = result["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"]
+    assert access_token["claimsToAddOrOverride"] == {"tenant": "acme"}
+    assert set(access_token["scopesToAdd"]) == {"approval.approval_read_own", "approval.approval_manage_own"}
+
+
 def test_invoke_against_the_running_store(serve: Serve, api: Api, token: Mint, tmp_path: Path) -> None:
     created = api.call("POST", "/approval/acme/approvals", token("bob"), json=create_body("cart-bob-big", "carol"))
     assert created.status_code == 201, created.text
