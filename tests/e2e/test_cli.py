@@ -53,7 +53,9 @@ def test_serve_prints_one_listening_line_then_a_token_hint(serve: Serve) -> None
     assert re.fullmatch(r"listening on http://127\.0\.0\.1:\d+", first)
     assert first == f"listening on {serve.base_url}"
     assert not serve.base_url.endswith(":0")
-    assert "approvals-local token --tenant acme --user ann" in second
+    # The command as it works from the project folder, where serve was started: the console script
+    # is in the virtualenv, not on PATH.
+    assert second == "get a token: .venv/bin/approvals-local token --tenant acme --user ann"
     assert sum(line.startswith("listening on") for line in serve.stdout_lines) == 1
 
 
