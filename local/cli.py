@@ -207,6 +207,10 @@ def token(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- seed
 def seed(args: argparse.Namespace) -> int:
+    if args.table:
+        return _seed_table(args.file, args.table, args.dynamodb_endpoint)
+    if args.dynamodb_endpoint and (args.port is not None or args.url):
+        raise CliError("--dynamodb-endpoint names the store itself: leave out --port/--url", USAGE_ERROR)
     template = _template()
     seeds = _read_seeds([args.file])
     endpoint = args.dynamodb_endpoint
@@ -221,6 +225,22 @@ def seed(args: argparse.Namespace) -> int:
     use_test_credentials()
     _prepare_store(make_client(endpoint), template, seeds)  # logs what it loaded
     log.info("loaded %s into %s", args.file, target)
+    return 0
+
+
+def _seed_table(path: Path, table: str, endpoint: str | None) -> int:
+    """Load into an existing directory table (a deployed stack's DirectoryTable) with the caller's
+    own AWS credentials and region: nothing is created, no dummy credentials are used."""
+    (content,) = _read_seeds([path])
+    client = make_client(endpoint)
+    where = f"table {table}" + (f" at {endpoint}" if endpoint else f" in {client.meta.region_name}")
+    try:
+        client.describe_table(TableName=table)
+        written = load_seed(client, table, content)
+    except (BotoCoreError, ClientError) as error:
+        raise CliError(f"cannot load into {where}: {error}") from None
+    log.info("seeded %s", summary(content))
+    log.info("loaded %s into %s (%d items)", path, where, written)
     return 0
 
 
@@ -436,7 +456,16 @@ def _parser() -> argparse.ArgumentParser:
     where = load.add_mutually_exclusive_group()
     where.add_argument("--port", type=_port, help="the serve listening on this port (default: the latest started)")
     where.add_argument("--url", metavar="URL", help="the serve at this URL, e.g. http://127.0.0.1:3000")
-    where.add_argument("--dynamodb-endpoint", metavar="URL", help="this DynamoDB instead of a serve's store")
+    where.add_argument(
+        "--table",
+        metavar="NAME",
+        help="an existing directory table, e.g. a deployed stack's DirectoryTableName, with your AWS credentials",
+    )
+    load.add_argument(
+        "--dynamodb-endpoint",
+        metavar="URL",
+        help="this DynamoDB instead of a serve's store (with --table: its endpoint)",
+    )
     load.set_defaults(command=seed)
 
     call = commands.add_parser("invoke", help="run one function of template.yaml with an event, like sam local invoke")

@@ -159,6 +159,43 @@ def test_seed_loads_a_new_tenant_into_the_running_store(serve: Serve, api: Api, 
     assert got.json()["requestor"] == {"userId": "gina", "firstName": "Gina", "lastName": "Ito"}
 
 
+def test_seed_into_an_existing_table_as_for_a_deployed_stack(
+    serve: Serve, api: Api, token: Mint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/deploy.md loads the directory of a stack with `seed FILE --table <DirectoryTableName>`:
+    the caller's credentials, no table created. Here the table is serve's, behind its endpoint."""
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    seed_file = write_json(tmp_path / "umbrella.json", GLOBEX.replace("globex", "umbrella"))
+    result = run_cli(
+        serve.state_dir,
+        *("seed", str(seed_file), "--table", "DirectoryTable", "--dynamodb-endpoint", serve.dynamodb_endpoint),
+        env=credentials,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"into table DirectoryTable at {serve.dynamodb_endpoint}" in result.stderr
+    created = api.call(
+        "POST", "/approval/umbrella/approvals", token("gina", tenant="umbrella"), json=create_body("cart-gina-1", "gus")
+    )
+    assert created.status_code == 201, created.text
+
+    missing = run_cli(
+        serve.state_dir,
+        *("seed", str(seed_file), "--table", "NoSuchTable", "--dynamodb-endpoint", serve.dynamodb_endpoint),
+        env=credentials,
+    )
+    assert missing.returncode == 1
+    assert "cannot load into table NoSuchTable" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    client = make_client(serve.dynamodb_endpoint, region_name="us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert "NoSuchTable" not in client.list_tables()["TableNames"]
+
+
 def test_seed_without_a_running_serve_says_so(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "seed", str(write_json(tmp_path / "globex.json", GLOBEX)))
     assert result.returncode == 1
