@@ -16,12 +16,7 @@ import io
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
-import urllib.request
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -30,16 +25,16 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import boto3
 import pytest
 
 from approvals_local.template import load_template, read_document
+from tests import moto_process
 
 samtranslator = pytest.importorskip("samtranslator", reason="aws-sam-translator is a dev dependency: make setup")
 pytest.importorskip("moto.server")
 
 ROOT = Path(__file__).resolve().parents[2]
-REGION = "eu-central-1"
+REGION = moto_process.REGION
 ARTIFACTS = "rehearsal-artifacts"
 STACK = "approvals-rehearsal"
 # What moto's CloudFormation cannot create (it warns and skips them, or fails on a reference).
@@ -211,47 +206,15 @@ def rehearse(parameters: dict[str, str], stack_name: str = STACK) -> Rehearsal:
 def aws(service: str) -> Any:
     """A client of the rehearsal's own moto server (never AWS, never the suite's other servers)."""
     assert ENDPOINT, "the moto_server fixture is not running"
-    return boto3.client(
-        service,
-        endpoint_url=ENDPOINT[0],
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return moto_process.client(ENDPOINT[0], service)
 
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[None]:
-    """moto's server in a process of its own: moto's in-process mock would reset the backends the
-    suite's embedded DynamoDB (same process under xdist) keeps its tables in."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    ENDPOINT[:] = [f"http://127.0.0.1:{port}"]
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{ENDPOINT[0]}/moto-api/", timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("moto's server did not start") from None
-                time.sleep(0.2)
+    with moto_process.moto_server() as endpoint:
+        ENDPOINT[:] = [endpoint]
         yield
-    finally:
         ENDPOINT.clear()
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
