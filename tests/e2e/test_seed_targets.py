@@ -15,6 +15,9 @@ from tests.e2e.support import Api, Serve, create_body, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
+# One function container each: these serves only take a seed and a probe, and start and stop faster.
+LIGHT = ["--containers", "1"]
+
 INITECH = {
     "tenants": {
         "initech": {
@@ -53,8 +56,8 @@ INITECH = {
 @pytest.fixture(scope="module")
 def two_serves(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve, Serve]]:
     state_dir = tmp_path_factory.mktemp("two-serves")
-    first = Serve(state_dir)
-    second = Serve(state_dir)
+    first = Serve(state_dir, LIGHT)
+    second = Serve(state_dir, LIGHT)
     yield first, second
     for server in (second, first):
         server.stop()
@@ -115,9 +118,9 @@ def test_seed_to_a_port_where_no_serve_runs_lists_those_that_do(
 
 def test_after_the_latest_stops_seed_finds_the_one_still_running(tmp_path_factory: pytest.TempPathFactory) -> None:
     state_dir = tmp_path_factory.mktemp("serve-stops")
-    first = Serve(state_dir)
+    first = Serve(state_dir, LIGHT)
     try:
-        second = Serve(state_dir)
+        second = Serve(state_dir, LIGHT)
         assert second.stop() == 0
         seed_file = state_dir / "initech.json"
         seed_file.write_text(json.dumps(INITECH))

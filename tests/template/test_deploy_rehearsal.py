@@ -1,4 +1,4 @@
-"""A deploy rehearsal: template.yaml transformed by SAM's translator (what `sam deploy` uploads) and
+"""A deploy rehearsal: template.yaml transformed by SAM's translator (as CloudFormation does it) and
 created in moto's CloudFormation. No substitute for AWS, but it catches what lint does not: a wrong
 reference, a missing permission, a parameter without a usable default.
 
@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import urllib.parse
 import warnings
 import zipfile
@@ -23,14 +24,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from approvals_local.template import load_template, read_document
 from tests import moto_process
 
-samtranslator = pytest.importorskip("samtranslator", reason="aws-sam-translator is a dev dependency: make setup")
 pytest.importorskip("moto.server")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,17 +63,50 @@ def package(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# Run by the SAM CLI's own Python (.tools/sam): the translator pins a pydantic of its own, so it
+# does not live in the project's environment. The policy loader is only asked for managed policies
+# named without an ARN, which the template has none of.
+TRANSLATE = """
+import json, sys
+from samtranslator.translator.transform import transform
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+request = json.load(sys.stdin)
+print(json.dumps(transform(request["template"], request["parameters"], NoManagedPolicies())))
+"""
+
+
+def sam_python() -> Path:
+    sam = Path(os.environ.get("SAM_CLI") or ROOT / ".tools/sam/bin/sam")
+    python = (sam if sam.is_absolute() else ROOT / sam).parent / "python"
+    if not python.exists():
+        pytest.skip("SAM CLI not installed (its translator transforms the template): run `make test`")
+    return python
+
+
 def translate(parameters: dict[str, str]) -> dict[str, Any]:
-    from samtranslator.public.translator import ManagedPolicyLoader
-    from samtranslator.translator.arn_generator import ArnGenerator
-    from samtranslator.translator.transform import transform
-
-    ArnGenerator.BOTO_SESSION_REGION_NAME = REGION  # as `sam deploy` sets it from its session
-
+    """What CloudFormation's AWS::Serverless transform makes of the packaged template."""
     document = package(read_document(ROOT / "template.yaml"))
-    # The translator takes AWS::Region from a boto3 session of its own.
-    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": REGION}):
-        return dict(transform(document, dict(parameters), ManagedPolicyLoader(aws("iam"))))
+    result = subprocess.run(
+        [str(sam_python()), "-c", TRANSLATE],
+        input=json.dumps({"template": document, "parameters": parameters}),
+        # The translator takes AWS::Region from a boto3 session of its own.
+        env={
+            **os.environ,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
 
 
 def upload_artifacts(document: dict[str, Any]) -> None:
