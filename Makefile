@@ -49,9 +49,9 @@ integration: $(VENV)/.installed
 e2e: $(VENV)/.installed
 	$(VENV)/bin/pytest tests/e2e
 
-# Smoke tests over HTTPS against a deployed stack, found by its CloudFormation outputs. Needs AWS
-# credentials; the tokens come from the environment (README, "Testing against real DynamoDB / a
-# deployed stack").
+# Tests over HTTPS against a deployed stack, found by its CloudFormation outputs. Needs AWS
+# credentials. With the stack's own user pool (AllowAdminPasswordSignIn=true) they make their own
+# customers, sign them in and delete them again (docs/deploy.md, "Checking a stack: make e2e-aws").
 .PHONY: e2e-aws
 e2e-aws: $(VENV)/.installed
 	@test -n "$(STACK)" || { echo "usage: make e2e-aws STACK=<stack name>" >&2; exit 2; }

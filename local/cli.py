@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import traceback
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -29,7 +30,7 @@ from .functions import DEFAULT_CONTAINERS, Containers, FunctionLoadError, Functi
 from .gateway import Gateway
 from .scheduler import Scheduler, scheduled_event
 from .seed import DEMO_SEED, Seed, SeedError, load_seed, read_seed, summary
-from .state import publish_server, running_server, state_dir, withdraw_server
+from .state import publish_server, running_servers, state_dir, withdraw_server
 from .streams import StreamSources
 from .template import Template, TemplateError, find_root, load_template
 from .tokens import DEFAULT_SCOPES, ClaimNames, load_signing_key, mint
@@ -100,7 +101,7 @@ def serve(args: argparse.Namespace) -> int:
         stop = _stop_on_signals()
         print(f"listening on {url}", flush=True)
         tenant, user = _example_caller(seeds)
-        print(f"get a token: approvals-local token --tenant {tenant} --user {user}", flush=True)
+        print(f"get a token: {_this_command()} token --tenant {tenant} --user {user}", flush=True)
         watcher.start()
         streams.start()
         scheduler.start()
@@ -157,6 +158,19 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _this_command() -> str:
+    """How the user can run this command again from their working directory: the console script
+    lives in the virtualenv, usually not on PATH (.venv/bin/approvals-local)."""
+    script = Path(sys.argv[0])
+    if script.name != "approvals-local" or script.parent == Path():
+        return "approvals-local"  # found on PATH
+    try:
+        relative = script.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(script.resolve())
+    return str(relative) if relative.parent != Path() else f"./{relative}"
+
+
 def _example_caller(seeds: Sequence[Seed]) -> tuple[str, str]:
     for seed in seeds:
         for tenant, content in seed.tenants.items():
@@ -193,17 +207,73 @@ def token(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- seed
 def seed(args: argparse.Namespace) -> int:
+    if args.table:
+        return _seed_table(args.file, args.table, args.dynamodb_endpoint)
+    if args.dynamodb_endpoint and (args.port is not None or args.url):
+        raise CliError("--dynamodb-endpoint names the store itself: leave out --port/--url", USAGE_ERROR)
     template = _template()
     seeds = _read_seeds([args.file])
     endpoint = args.dynamodb_endpoint
+    target = f"DynamoDB at {endpoint}"
     if not endpoint:
-        server = running_server()
-        if server is None:
-            raise CliError("no approvals-local serve is running here: start one, or pass --dynamodb-endpoint URL")
+        server, others = _seed_target(args.port, args.url)
         endpoint = server["dynamodbEndpoint"]
+        target = f"the serve at {server['url']} (pid {server['pid']})"
+        if others:
+            urls = ", ".join(str(other["url"]) for other in others)
+            log.info("other serves run at %s: choose one with --port or --url", urls)
     use_test_credentials()
     _prepare_store(make_client(endpoint), template, seeds)  # logs what it loaded
+    log.info("loaded %s into %s", args.file, target)
     return 0
+
+
+def _seed_table(path: Path, table: str, endpoint: str | None) -> int:
+    """Load into an existing directory table (a deployed stack's DirectoryTable) with the caller's
+    own AWS credentials and region: nothing is created, no dummy credentials are used."""
+    (content,) = _read_seeds([path])
+    client = make_client(endpoint)
+    where = f"table {table}" + (f" at {endpoint}" if endpoint else f" in {client.meta.region_name}")
+    try:
+        client.describe_table(TableName=table)
+        written = load_seed(client, table, content)
+    except (BotoCoreError, ClientError) as error:
+        raise CliError(f"cannot load into {where}: {error}") from None
+    log.info("seeded %s", summary(content))
+    log.info("loaded %s into %s (%d items)", path, where, written)
+    return 0
+
+
+def _seed_target(port: int | None, url: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The running serve seed loads into: the one --port or --url names, else the latest started
+    (and the others, so the user learns they exist)."""
+    servers = running_servers()
+    if not servers:
+        raise CliError(
+            "no approvals-local serve is running here: start one, or pass --dynamodb-endpoint URL"
+            f" (looked in {state_dir()})"
+        )
+    if port is None and url is None:
+        return servers[0], servers[1:]
+    for server in servers:
+        if _same_server(str(server["url"]), port, url):
+            return server, []
+    wanted = f"port {port}" if port is not None else url
+    running = ", ".join(str(server["url"]) for server in servers)
+    raise CliError(f"no approvals-local serve runs on {wanted} (running: {running})")
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _same_server(published: str, port: int | None, url: str | None) -> bool:
+    served = urllib.parse.urlsplit(published)
+    if port is not None:
+        return served.port == port
+    asked = urllib.parse.urlsplit(url if url and "://" in url else f"http://{url}")
+    hosts = {served.hostname, asked.hostname}
+    same_host = len(hosts) == 1 or hosts <= LOOPBACK
+    return same_host and served.port == (asked.port or 80)
 
 
 # --------------------------------------------------------------------------- invoke
@@ -381,9 +451,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     issue.set_defaults(command=token)
 
-    load = commands.add_parser("seed", help="load a seed file into the running store")
+    load = commands.add_parser("seed", help="load a seed file into a running serve's store")
     load.add_argument("file", type=Path, metavar="FILE")
-    load.add_argument("--dynamodb-endpoint", metavar="URL", help="default: the store of the running serve")
+    where = load.add_mutually_exclusive_group()
+    where.add_argument("--port", type=_port, help="the serve listening on this port (default: the latest started)")
+    where.add_argument("--url", metavar="URL", help="the serve at this URL, e.g. http://127.0.0.1:3000")
+    where.add_argument(
+        "--table",
+        metavar="NAME",
+        help="an existing directory table, e.g. a deployed stack's DirectoryTableName, with your AWS credentials",
+    )
+    load.add_argument(
+        "--dynamodb-endpoint",
+        metavar="URL",
+        help="this DynamoDB instead of a serve's store (with --table: its endpoint)",
+    )
     load.set_defaults(command=seed)
 
     call = commands.add_parser("invoke", help="run one function of template.yaml with an event, like sam local invoke")

@@ -1,9 +1,11 @@
 """Smoke tests against a deployed stack: `make e2e-aws STACK=<stack name>`.
 
-The stack's CloudFormation outputs name the API, the tables and the event bus. Calls that need a
-customer take access tokens from the environment (README, "Testing against real DynamoDB / a
-deployed stack"): APPROVAL_TENANT, APPROVAL_TOKEN_REQUESTER, APPROVAL_TOKEN_APPROVER and, for the
-flow that creates an approval, APPROVAL_CART_ID.
+The stack's CloudFormation outputs name the API, the tables, the event bus and the user pool.
+With the stack's own pool (and AllowAdminPasswordSignIn=true), the `world` fixture makes customers
+of a fresh tenant there, signs them in, loads their directory entries and deletes all of it at the
+end (test_walkthrough.py). A stack with another identity provider is tested with access tokens from
+the environment instead: APPROVAL_TENANT, APPROVAL_TOKEN_REQUESTER, APPROVAL_TOKEN_APPROVER and, for
+the flow that creates an approval, APPROVAL_CART_ID (test_smoke.py).
 
 Without STACK or without AWS credentials every test here skips, saying why. The default test run
 (`make test`, plain `pytest`) does not even collect this folder unless STACK is set; naming it
@@ -13,7 +15,9 @@ the network.
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +31,14 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.e2e.support import Api
+from tests.aws.customers import (
+    Customer,
+    PoolCustomers,
+    approval_partitions,
+    directory_partitions,
+    purge_partitions,
+)
+from tests.e2e.support import Api, run_cli
 
 HERE = Path(__file__).resolve().parent
 AWS_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
@@ -166,3 +177,99 @@ def cart_id() -> str:
 @pytest.fixture
 def unique() -> str:
     return f"smoke{uuid.uuid4().hex[:12]}"
+
+
+# --------------------------------------------------------------------------- customers of its own
+@dataclass
+class World:
+    """A tenant of its own in the stack: customers in its user pool, their directory entries and
+    the approvals the tests make. Everything is deleted when the session ends."""
+
+    tenant: str
+    customers: dict[str, Customer]  # role -> customer
+    tokens: dict[str, str]  # role -> access token
+    company: str
+    other_company: str
+    cart: str
+    approval_ids: list[str]
+
+
+@pytest.fixture(scope="session")
+def world(stack: Stack, dynamodb: Any) -> Iterator[World]:
+    pool_id, client_id = stack.outputs.get("UserPoolId"), stack.outputs.get("UserPoolClientId")
+    if not pool_id or not client_id:
+        pytest.skip(
+            f"stack {stack.name} uses another identity provider (JwtIssuer): no pool to make customers in; "
+            "the APPROVAL_TOKEN_* tests cover it"
+        )
+    if stack.parameters.get("AllowAdminPasswordSignIn") != "true":
+        pytest.skip(
+            f"stack {stack.name} does not allow admin password sign-in: deploy it with "
+            "AllowAdminPasswordSignIn=true (docs/deploy.md, dev environment) to run the walkthrough"
+        )
+    tenant = f"e2e{uuid.uuid4().hex[:10]}"
+    pool = PoolCustomers(stack.session.client("cognito-idp", config=AWS_CONFIG), pool_id, client_id, tenant, tenant)
+    tenantless = PoolCustomers(pool.idp, pool_id, client_id, None, tenant)
+    company, other_company, cart = "acme", "globex", "cart-ann"
+    directory_keys: list[str] = []
+    approval_ids: list[str] = []
+    customers: dict[str, Customer] = {}
+    try:
+        customers["requester"] = pool.create("ann", ["B2B_REQUESTER"], "Ann", "Lee")
+        customers["admin"] = pool.create("carol", ["B2B_ADMIN"], "Carol", "Diaz")
+        customers["outsider"] = pool.create("bob", ["B2B_BUYER"], "Bob", "Marsh")
+        customers["no-tenant"] = tenantless.create("nobody", ["B2B_ADMIN"])
+        seed = {
+            "tenants": {
+                tenant: {
+                    "companies": [
+                        {"id": company, "name": "ACME", "approvalLimit": {"amount": 1000, "currency": "EUR"}},
+                        {"id": other_company, "name": "Globex"},
+                    ],
+                    "customers": [
+                        customers["requester"].directory_entry([company]),
+                        customers["admin"].directory_entry([company]),
+                        customers["outsider"].directory_entry([other_company]),
+                    ],
+                    "carts": [
+                        {
+                            "id": cart,
+                            "customerId": customers["requester"].user_id,
+                            "companyId": company,
+                            "siteCode": "main",
+                            "currency": "EUR",
+                            "items": [{"quantity": 2, "itemPrice": {"currency": "EUR", "amount": 125.05}}],
+                            "totalPrice": {"currency": "EUR", "amount": 250.10},
+                        }
+                    ],
+                }
+            }
+        }
+        directory_keys = directory_partitions(
+            tenant, [customer.user_id for customer in customers.values()], [company, other_company], [cart]
+        )
+        load_directory(stack, seed)
+        tokens = {role: (pool if role != "no-tenant" else tenantless).sign_in(c) for role, c in customers.items()}
+        yield World(tenant, customers, tokens, company, other_company, cart, approval_ids)
+    finally:
+        tenantless.delete_all()
+        pool.delete_all()
+        purge_partitions(dynamodb, stack.tables["DirectoryTable"], directory_keys)
+        users = [customer.user_id for customer in customers.values()]
+        purge_partitions(
+            dynamodb, stack.tables["ApprovalsTable"], approval_partitions(tenant, approval_ids, users, [cart])
+        )
+
+
+def load_directory(stack: Stack, seed: dict[str, Any]) -> None:
+    """As docs/deploy.md does it: `approvals-local seed FILE --table <DirectoryTableName>`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "directory.json"
+        path.write_text(json.dumps(seed))
+        result = run_cli(
+            Path(folder),
+            *("seed", str(path), "--table", stack.tables["DirectoryTable"]),
+            env={"AWS_DEFAULT_REGION": stack.region, "AWS_REGION": stack.region},
+        )
+    if result.returncode != 0:
+        pytest.fail(f"loading the test directory failed:\n{result.stderr}", pytrace=False)

@@ -1,5 +1,5 @@
 """The authorization matrix (issue #5): every route of template.yaml against every kind of
-credential and every kind of customer, each cell asserting the exact answer ../shared/API.md
+credential and every kind of customer, each cell asserting the exact answer docs/api.md
 prescribes; and nothing outside the table answers.
 
 Three tables, one test per cell:

@@ -53,7 +53,9 @@ def test_serve_prints_one_listening_line_then_a_token_hint(serve: Serve) -> None
     assert re.fullmatch(r"listening on http://127\.0\.0\.1:\d+", first)
     assert first == f"listening on {serve.base_url}"
     assert not serve.base_url.endswith(":0")
-    assert "approvals-local token --tenant acme --user ann" in second
+    # The command as it works from the project folder, where serve was started: the console script
+    # is in the virtualenv, not on PATH.
+    assert second == "get a token: .venv/bin/approvals-local token --tenant acme --user ann"
     assert sum(line.startswith("listening on") for line in serve.stdout_lines) == 1
 
 
@@ -157,6 +159,43 @@ def test_seed_loads_a_new_tenant_into_the_running_store(serve: Serve, api: Api, 
     assert got.json()["requestor"] == {"userId": "gina", "firstName": "Gina", "lastName": "Ito"}
 
 
+def test_seed_into_an_existing_table_as_for_a_deployed_stack(
+    serve: Serve, api: Api, token: Mint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/deploy.md loads the directory of a stack with `seed FILE --table <DirectoryTableName>`:
+    the caller's credentials, no table created. Here the table is serve's, behind its endpoint."""
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    seed_file = write_json(tmp_path / "umbrella.json", GLOBEX.replace("globex", "umbrella"))
+    result = run_cli(
+        serve.state_dir,
+        *("seed", str(seed_file), "--table", "DirectoryTable", "--dynamodb-endpoint", serve.dynamodb_endpoint),
+        env=credentials,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"into table DirectoryTable at {serve.dynamodb_endpoint}" in result.stderr
+    created = api.call(
+        "POST", "/approval/umbrella/approvals", token("gina", tenant="umbrella"), json=create_body("cart-gina-1", "gus")
+    )
+    assert created.status_code == 201, created.text
+
+    missing = run_cli(
+        serve.state_dir,
+        *("seed", str(seed_file), "--table", "NoSuchTable", "--dynamodb-endpoint", serve.dynamodb_endpoint),
+        env=credentials,
+    )
+    assert missing.returncode == 1
+    assert "cannot load into table NoSuchTable" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    client = make_client(serve.dynamodb_endpoint, region_name="us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert "NoSuchTable" not in client.list_tables()["TableNames"]
+
+
 def test_seed_without_a_running_serve_says_so(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "seed", str(write_json(tmp_path / "globex.json", GLOBEX)))
     assert result.returncode == 1
@@ -180,6 +219,14 @@ def test_invoke_get_with_its_sample_event(state_dir: Path) -> None:
     _, result = invoke(state_dir, "GetApprovalFunction", "--event", str(ROOT / "events" / "get_approval.json"))
     assert result["statusCode"] == 404, result
     assert json.loads(result["body"])["errorCode"] == "APPROVAL-404001"
+
+
+def test_invoke_the_token_trigger_with_its_sample_event(state_dir: Path) -> None:
+    """What Cognito would get back from the stack's pre-token-generation trigger (V2_0)."""
+    _, result = invoke(state_dir, "PreTokenGenerationFunction")
+    access_token = result["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"]
+    assert access_token["claimsToAddOrOverride"] == {"tenant": "acme"}
+    assert set(access_token["scopesToAdd"]) == {"approval.approval_read_own", "approval.approval_manage_own"}
 
 
 def test_invoke_against_the_running_store(serve: Serve, api: Api, token: Mint, tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from tests.e2e.support import Api, Mint, Serve, create_body, run_cli
+from tests.e2e.support import ROOT, Api, Mint, Serve, clean_environment, create_body, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -74,3 +76,61 @@ def test_groups_in_the_token_win_over_the_directory(api: Api, token: Mint) -> No
     )
     assert response.status_code == 400, response.text
     assert response.json()["errorCode"] == "APPROVAL-400008"
+
+
+def readme_walkthrough() -> str:
+    """The shell block of the README's "Two minutes with the local service", as a reader copies it."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Two minutes with the local service") :]
+    found = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert found, "the README's walkthrough has no sh block"
+    return found.group(1)
+
+
+def json_values(text: str) -> list[object]:
+    """The JSON documents curl printed one after the other (without newlines between them)."""
+    decoder, values, at = json.JSONDecoder(), [], 0
+    while at < len(text):
+        if text[at].isspace():
+            at += 1
+            continue
+        value, at = decoder.raw_decode(text, at)
+        values.append(value)
+    return values
+
+
+def test_the_readme_walkthrough_runs_as_written(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Copied into a shell from the project folder while `make run` serves: only the address differs
+    (this serve's port is a free one, not 3000)."""
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed: the README's walkthrough uses it")
+    state_dir = tmp_path_factory.mktemp("readme-walkthrough")
+    server = Serve(state_dir)  # a store of its own: the walkthrough's approval must be the cart's first
+    try:
+        script = readme_walkthrough().replace("http://127.0.0.1:3000", server.base_url)
+        result = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            cwd=ROOT,
+            env=clean_environment(state_dir),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    approval_id, rest = result.stdout.split("\n", 1)
+    assert re.fullmatch(r"[\w:-]+", approval_id), result.stdout
+    first_read, pending, second_read, permitted = json_values(rest)
+    assert isinstance(first_read, dict)
+    assert isinstance(second_read, dict)
+    assert isinstance(pending, list)
+    assert (first_read["id"], first_read["status"]) == (approval_id, "PENDING")
+    assert approval_id in [approval["id"] for approval in pending]
+    assert (second_read["status"], second_read["approverComment"], second_read["metadata"]["version"]) == (
+        "APPROVED",
+        "Go ahead",
+        2,
+    )
+    assert permitted == {"action": "CHECKOUT", "permitted": True, "status": "APPROVED", "approvalId": approval_id}

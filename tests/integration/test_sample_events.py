@@ -29,6 +29,14 @@ HTTP_STATUS = {
 RESULT = {
     "ExpireApprovalsFunction": lambda result: set(result) == {"expired", "skipped", "still_overdue"},
     "PublishApprovalEventsFunction": lambda result: result == {"batchItemFailures": []},
+    # Cognito's trigger event comes back with the tenant claim and the requester's scopes added.
+    "PreTokenGenerationFunction": lambda result: (
+        result["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"]
+        == {
+            "claimsToAddOrOverride": {"tenant": "acme"},
+            "scopesToAdd": ["approval.approval_read_own", "approval.approval_manage_own"],
+        }
+    ),
 }
 
 

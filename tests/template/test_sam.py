@@ -37,6 +37,12 @@ def test_sam_validate_lint_passes() -> None:
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_sam_validate_lint_passes_with_each_samconfig_environment(environment: str) -> None:
+    result = run_sam("validate", "--lint", "--config-env", environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_sam_build_builds_every_function_and_the_layer(tmp_path: Path) -> None:
     python313 = os.environ.get("PYTHON313_DIR", "")
     if not python313:
@@ -48,6 +54,9 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (build_dir / "CreateApprovalFunction" / "app.py").exists()
     assert (build_dir / "GetApprovalFunction" / "app.py").exists()
+    # The user pool's token trigger is built like the others, and its code is the layer's.
+    assert (build_dir / "PreTokenGenerationFunction" / "app.py").exists()
+    assert (build_dir / "ApprovalCoreLayer" / "python" / "approval_core" / "domain" / "access.py").exists()
     layer = build_dir / "ApprovalCoreLayer" / "python"
     assert (layer / "approval_core" / "service.py").exists()
     # The layer is built for the functions' architecture (arm64), not this machine's.

@@ -152,7 +152,10 @@ def named_resources(resource: Any) -> set[str]:
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_functions_have_least_privilege_policies(resources: dict[str, Any], function: str) -> None:
     granted = statements(resources[function])
-    assert granted, f"{function} has no policy statements"
+    # `Policies: []` says so explicitly: the function calls no AWS service (the token trigger reads
+    # its event only); its role has SAM's log and trace permissions and nothing else.
+    calls_no_aws_service = resources[function]["Properties"].get("Policies") == []
+    assert granted or calls_no_aws_service, f"{function} has no policy statements"
     for statement in granted:
         assert statement.get("Effect") == "Allow", function
         assert "NotAction" not in statement, function

@@ -36,3 +36,21 @@ def settings() -> Settings:
     fields = Settings.model_fields
     values = {name: os.environ[name.upper()] for name in fields if os.environ.get(name.upper())}
     return Settings.model_validate(values)
+
+
+class TokenTriggerSettings(BaseModel):
+    """The pre-token-generation trigger's configuration: it reads no table, so it needs none."""
+
+    # The claim the functions read the tenant from (TenantClaim): the trigger writes the same one.
+    tenant_claim: str = Field(default="tenant", min_length=1)
+    # The user pool attribute that holds the customer's tenant.
+    tenant_attribute: str = Field(default="custom:tenant", min_length=1)
+    # Empty: the stack has no operators group.
+    operators_group: str | None = None
+
+
+@lru_cache(maxsize=1)
+def token_trigger_settings() -> TokenTriggerSettings:
+    fields = TokenTriggerSettings.model_fields
+    values = {name: os.environ[name.upper()] for name in fields if os.environ.get(name.upper())}
+    return TokenTriggerSettings.model_validate(values)

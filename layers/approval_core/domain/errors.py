@@ -1,4 +1,4 @@
-"""One exception class per failure of the contract (docs/api.md, "Error body").
+"""One exception class per failure of the API (docs/api.md, "Errors").
 
 The domain raises these; the HTTP edge (``approval_core.api.http``) is the one place that
 turns them into status codes and bodies. Nothing here knows about HTTP beyond the status number

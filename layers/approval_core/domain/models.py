@@ -1,4 +1,4 @@
-"""The approval document and the requests, as the contract (docs/api.md) writes them.
+"""The approval document and the requests, as the API reference (docs/api.md) describes them.
 
 Field names are the wire names (camelCase) on purpose: the document is stored, patched (RFC 6902
 paths) and returned under these names, so one spelling serves all three.

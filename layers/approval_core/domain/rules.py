@@ -1,4 +1,4 @@
-"""The business rules of ../shared/API.md as pure functions, each named by its number.
+"""The business rules of docs/api.md ("Business rules") as pure functions, each named by its number.
 
 They take the customers, the cart and the approval as the ports returned them and either return
 the answer or raise the contract's error. No I/O happens here.
