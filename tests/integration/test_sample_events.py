@@ -24,6 +24,9 @@ HTTP_STATUS = {
     "CloseApprovalFunction": 404,
     "CheckPermittedFunction": 200,
     "SearchUsersFunction": 200,
+    "PutDirectoryEntryFunction": 200,
+    "GetDirectoryEntryFunction": 200,
+    "DeleteDirectoryEntryFunction": 200,
 }
 # The functions that are not behind the API: what Lambda gets back from them.
 RESULT = {

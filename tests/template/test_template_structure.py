@@ -15,6 +15,7 @@ from approvals_local.template import load_template, read_document
 ROOT = Path(__file__).resolve().parents[2]
 READ = ("approval.approval_read_own", "approval.approval_read")
 MANAGE = ("approval.approval_manage_own", "approval.approval_manage")
+DIRECTORY = ("approval.directory_manage",)
 CONTRACT_ROUTES = {
     "POST /approval/{tenant}/approvals": MANAGE,
     "GET /approval/{tenant}/approvals": READ,
@@ -23,6 +24,10 @@ CONTRACT_ROUTES = {
     "DELETE /approval/{tenant}/approvals/{approvalId}": MANAGE,
     "POST /approval/{tenant}/approval/permitted": READ,
     "POST /approval/{tenant}/search/users": READ,
+    # The directory feed (second stage): {kind} is customers, companies or carts.
+    "PUT /directory/{tenant}/{kind}/{id}": DIRECTORY,
+    "GET /directory/{tenant}/{kind}/{id}": DIRECTORY,
+    "DELETE /directory/{tenant}/{kind}/{id}": DIRECTORY,
 }
 
 

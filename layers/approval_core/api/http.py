@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
+from approval_core.domain.directory import RevisionQuery
 from approval_core.domain.errors import (
     ApprovalError,
     ErrorDetail,
@@ -45,6 +46,7 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
+DIRECTORY_SCOPES = frozenset({"approval.directory_manage"})
 
 RETRY_AFTER_SECONDS = "1"
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,15}$")
@@ -193,6 +195,23 @@ def _check_storable(document: Any) -> None:
                 field = path.removeprefix(".")
                 message = f"{field}: numbers have at most 38 digits, between 1E-130 and 1E+126"
                 raise ValidationFailed(details=[ErrorDetail(field=field, message=message)])
+
+
+def parse_revision(event: APIGatewayProxyEventV2) -> Decimal | None:
+    """The ``version`` or ``modifiedAt`` query parameter of a directory write, as its revision."""
+    params = event.query_string_parameters or {}
+    wanted = {name: params[name] for name in ("version", "modifiedAt") if params.get(name)}
+    return validate(wanted, RevisionQuery).revision()
+
+
+PATH_ID = re.compile(r"^[^#\s/]{1,128}$")
+
+
+def validate_path_id(value: str, name: str) -> None:
+    """Ids end up in DynamoDB keys: 1 to 128 characters, no '#', no white space."""
+    if not PATH_ID.match(value):
+        message = f"{name}: must be 1 to 128 characters without '#' or white space"
+        raise ValidationFailed(message, [ErrorDetail(field=name, message=message)])
 
 
 def parse_list_request(event: APIGatewayProxyEventV2) -> ListRequest:
