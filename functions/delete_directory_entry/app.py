@@ -12,7 +12,6 @@ from approval_core.api.http import (
     authorize,
     lambda_entry_point,
     new_resolver,
-    no_content,
     parse_revision,
     validate_path_id,
 )

@@ -64,6 +64,16 @@ class DirectoryFeed:
         self._checked(outcome)
         return WriteResult(outcome, self.writer.propagate_company(tenant, entry.id, time_left))
 
+    def put_company_event(
+        self, tenant: str, company_id: str, document: dict[str, Any], time_left: TimeLeft = _always
+    ) -> WriteResult:
+        """A company from an event: a stale one is STALE, not an error."""
+        entry = validate({**document, "id": company_id}, CompanyEntry)
+        outcome = self.writer.put_company(tenant, entry)
+        if outcome is Outcome.STALE:
+            return WriteResult(outcome)
+        return WriteResult(outcome, self.writer.propagate_company(tenant, company_id, time_left))
+
     def get(self, tenant: str, kind: Kind, entry_id: str) -> dict[str, Any]:
         stored = self.writer.read(tenant, kind, entry_id)
         if stored is None or stored.deleted:
@@ -132,10 +142,11 @@ class DirectoryFeed:
             "lastName": current.get("lastName"),
             "groups": current.get("groups", []),
             "companies": companies,
+            # Written again as stored: a membership is not a newer version of the customer.
+            "version": current.get("version"),
+            "modifiedAt": current.get("modifiedAt"),
         }
         entry = validate({key: value for key, value in document.items() if value is not None}, CustomerEntry)
-        # Without a revision the write always applies; the stored one is kept by writing it again.
-        entry = entry.model_copy(update={"version": current.get("version"), "modifiedAt": current.get("modifiedAt")})
         return self.writer.put_customer(tenant, entry, same_revision_applies=True)
 
     def update_cart(self, tenant: str, cart_id: str, fields: dict[str, Any]) -> Outcome:

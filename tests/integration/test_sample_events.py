@@ -4,9 +4,11 @@ works against the demo seed (local/demo-seed.json): what `sam local invoke -e` w
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
+import boto3
 import pytest
 
 from approvals_local.seed import load_seed, read_seed
@@ -27,11 +29,13 @@ HTTP_STATUS = {
     "PutDirectoryEntryFunction": 200,
     "GetDirectoryEntryFunction": 200,
     "DeleteDirectoryEntryFunction": 200,
+    "ReceiveEmporixWebhookFunction": 200,
 }
 # The functions that are not behind the API: what Lambda gets back from them.
 RESULT = {
     "ExpireApprovalsFunction": lambda result: set(result) == {"expired", "skipped", "still_overdue"},
     "PublishApprovalEventsFunction": lambda result: result == {"batchItemFailures": []},
+    "ApplyDirectoryEventsFunction": lambda result: result == {"batchItemFailures": []},
 }
 
 
@@ -40,6 +44,10 @@ def demo_tenant(tables: dict[str, str]) -> None:
     from approval_core.api.wiring import dynamodb_client
 
     load_seed(dynamodb_client(), tables["DirectoryTable"], read_seed(ROOT / "local" / "demo-seed.json"))
+    # The secret the sample webhook delivery is signed with.
+    ssm = boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL_SSM"])
+    name = f"{os.environ['WEBHOOK_SECRETS_PATH']}/acme"
+    ssm.put_parameter(Name=name, Value="acme-webhook-secret", Type="SecureString", Overwrite=True)
 
 
 def test_every_function_has_a_sample_event() -> None:

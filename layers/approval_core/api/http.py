@@ -140,6 +140,11 @@ def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
     return validate(parse_json(event), model)
 
 
+def raw_body(event: APIGatewayProxyEventV2) -> bytes:
+    """The body exactly as sent (what a webhook's signature covers)."""
+    return _body_bytes(event)
+
+
 def _body_bytes(event: APIGatewayProxyEventV2) -> bytes:
     """The body as sent: API Gateway base64-encodes bodies that are not text."""
     body = event.body or ""

@@ -1,0 +1,44 @@
+"""Applies the queued Emporix events to the directory, one entity's events in order (FIFO message
+groups). A failed event is retried (and the ones after it in its group wait); after the queue's
+maxReceiveCount it goes to the dead-letter queue, which alarms."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.wiring import directory_feed
+from approval_core.emporix import apply_event
+
+feed = directory_feed()
+processor = SqsFifoPartialProcessor()
+
+
+class PropagationUnfinished(Exception):
+    """A large company's change has not reached every member yet: the retry carries on."""
+
+
+@tracer.capture_method(capture_response=False)
+def apply_record(record: SQSRecord) -> None:
+    message: dict[str, Any] = json.loads(record.body)
+    applied = apply_event(feed, message["tenant"], message["eventType"], message["payload"])
+    outcome = "IGNORED" if applied.outcome is None else applied.outcome.value
+    logger.info("Directory event applied", extra={"eventType": applied.event_type, "outcome": outcome})
+    metrics.add_metric(name=f"DirectoryEvent{outcome.title()}", unit=MetricUnit.Count, value=1)
+    if not applied.complete:
+        raise PropagationUnfinished(message["eventType"])
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dict(
+        process_partial_response(event=event, record_handler=apply_record, processor=processor, context=context)
+    )
