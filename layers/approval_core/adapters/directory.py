@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -353,6 +353,101 @@ class DynamoDirectoryWriter:
         self.write_items(items)
         return len(items)
 
+    def write_many(
+        self, entries: Sequence[tuple[str, Entry]], named_before: Collection[tuple[str, str]] = ()
+    ) -> list[Outcome]:
+        """Write many (tenant, entry) pairs with batch writes (the bulk import), by the same rules
+        as one at a time: one batch read of what is stored, ``decide`` per entry, the same items,
+        memberships a customer leaves deleted. Returns each entry's outcome, in order.
+
+        An entry's id must appear once per call. Companies that already existed, or that customers
+        written earlier named (``named_before``: (tenant, company id)), are marked for
+        ``propagate_company``, which the caller runs once the import is done (``pending_companies``).
+        """
+        wanted = [_entry_key(tenant, _kind_of(entry), entry.id) for tenant, entry in entries]
+        stored = self._records(wanted)
+        companies = self._known_companies(entries, stored)
+        requests: list[WriteRequestTypeDef] = []
+        outcomes = []
+        for (tenant, entry), key in zip(entries, wanted, strict=True):
+            current = stored.get(_key_text(key))
+            outcome = decide(_stored_or_none(current), entry.revision())
+            outcomes.append(outcome)
+            if outcome is not Outcome.WRITTEN:
+                continue
+            seq = {"seq": int((current or {}).get("seq", 0)) + 1}
+            if isinstance(entry, CompanyEntry):
+                item = {**key, **_company_record(entry.domain()), **_ordering(entry), **seq}
+                if current is not None or (tenant, entry.id) in named_before:
+                    item["propagateAfter"] = ""  # its members' items may hold the previous record
+                requests.append({"PutRequest": {"Item": to_item(item)}})
+            elif isinstance(entry, CustomerEntry):
+                customer = entry.domain()
+                own = {
+                    cid: company
+                    for cid in customer.company_ids
+                    if (company := companies.get((tenant, cid))) is not None
+                }
+                items = customer_items(tenant, customer, own)
+                items[0].update({**_ordering(entry), **seq})
+                requests.extend({"PutRequest": {"Item": to_item(item)}} for item in items)
+                requests.extend(
+                    {"DeleteRequest": {"Key": to_item(keys.company_member(tenant, cid, customer.id))}}
+                    for cid in _live_companies(current)
+                    if cid not in customer.company_ids
+                )
+            else:
+                item = {**key, **entry.cart().model_dump(mode="python", exclude_none=True), **_ordering(entry), **seq}
+                requests.append({"PutRequest": {"Item": to_item(item)}})
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            self._write_batch(requests[start : start + BATCH_WRITE_LIMIT])
+        return outcomes
+
+    def pending_companies(self, tenant: str, company_ids: Iterable[str]) -> list[str]:
+        """Those of the companies whose members' items still wait for their last write."""
+        records = self._records([keys.company(tenant, cid) for cid in company_ids])
+        return [str(record["id"]) for record in records.values() if "propagateAfter" in record]
+
+    def _records(self, wanted: Sequence[keys.Key]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        unique = list({_key_text(key): key for key in wanted}.values())
+        for start in range(0, len(unique), BATCH_GET_LIMIT):
+            request: Mapping[str, Any] = {
+                self._table: {
+                    "Keys": [to_item(key) for key in unique[start : start + BATCH_GET_LIMIT]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    record = from_item(item)
+                    found[_key_text(record)] = record
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def _known_companies(
+        self, entries: Sequence[tuple[str, Entry]], stored: Mapping[str, dict[str, Any]]
+    ) -> dict[tuple[str, str], Company | None]:
+        """The companies the customers among ``entries`` name: from the entries themselves (the
+        import's newer word), else from the table."""
+        known: dict[tuple[str, str], Company | None] = {}
+        for tenant, entry in entries:
+            if isinstance(entry, CompanyEntry):
+                known[(tenant, entry.id)] = entry.domain()
+        named = {
+            (tenant, cid)
+            for tenant, entry in entries
+            if isinstance(entry, CustomerEntry)
+            for cid in entry.companies
+            if (tenant, cid) not in known
+        }
+        records = self._records([keys.company(tenant, cid) for tenant, cid in named])
+        for tenant, cid in named:
+            record = records.get(_key_text(keys.company(tenant, cid)))
+            known[(tenant, cid)] = None if record is None or record.get("deleted") else _company(record)
+        return known
+
     def write_items(self, items: Sequence[dict[str, Any]]) -> None:
         """Put the items in batches of 25, retrying what DynamoDB leaves unprocessed."""
         for start in range(0, len(items), BATCH_WRITE_LIMIT):
@@ -393,6 +488,19 @@ def company_item(tenant: str, company: Company) -> dict[str, Any]:
 
 def cart_item(tenant: str, cart: Cart) -> dict[str, Any]:
     return {**keys.cart(tenant, cart.id), **cart.model_dump(mode="python", exclude_none=True)}
+
+
+Entry = CompanyEntry | CustomerEntry | CartEntry
+
+
+def _kind_of(entry: Entry) -> Kind:
+    if isinstance(entry, CompanyEntry):
+        return Kind.COMPANY
+    return Kind.CUSTOMER if isinstance(entry, CustomerEntry) else Kind.CART
+
+
+def _key_text(key: Mapping[str, Any]) -> str:
+    return f"{key['PK']}|{key['SK']}"
 
 
 def _entry_key(tenant: str, kind: Kind, entry_id: str) -> keys.Key:
