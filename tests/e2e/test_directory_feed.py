@@ -9,7 +9,10 @@ import copy
 import hashlib
 import hmac
 import json
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,3 +169,40 @@ def test_the_same_flow_through_the_directory_api(feed_api: Api, tokens: Any) -> 
 
 def test_the_webhook_route_needs_no_token_but_the_directory_api_does(feed_api: Api) -> None:
     assert feed_api.call("GET", f"/directory/{TENANT}/customers/nora").status_code == 401
+
+
+def test_the_same_flow_through_the_bulk_import(feed_api: Api, feed_serve: Serve, tokens: Any, tmp_path: Path) -> None:
+    tenant = "imported"
+    export = tmp_path / "export.jsonl"
+    rows = [
+        {"tenant": tenant, "kind": "company", "id": "imp", "approvalLimit": {"amount": 100, "currency": "EUR"}},
+        {"tenant": tenant, "kind": "customer", "id": "ireq", "groups": ["B2B_REQUESTER"], "companies": ["imp"]},
+        {"tenant": tenant, "kind": "customer", "id": "iadm", "groups": ["B2B_ADMIN"], "companies": ["imp"]},
+        {"tenant": tenant, "kind": "cart", "id": "icart", "customerId": "ireq", "companyId": "imp", "currency": "EUR"},
+    ]
+    export.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    endpoint = feed_serve.dynamodb_endpoint
+    done = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "approvals-admin"),
+            "import",
+            str(export),
+            "--table",
+            "DirectoryTable",
+            "--endpoint",
+            endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    assert "4 written, 0 skipped, 0 refused" in done.stdout
+    approve_flow(feed_api, tokens, tenant, "ireq", "iadm", "icart")
