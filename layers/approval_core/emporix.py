@@ -104,7 +104,7 @@ def apply_event(feed: DirectoryFeed, tenant: str, event_type: str, payload: dict
     if event_type in CUSTOMER_UPSERTS:
         profile = {key: payload[key] for key in ("firstName", "lastName") if payload.get(key) is not None}
         outcome = feed.update_customer(
-            tenant, _text(payload, "id"), {**profile, **ordering}, _groups(payload), payload.get("customerNumber")
+            tenant, _text(payload, "id"), {**profile, **ordering}, groups_of(payload), payload.get("customerNumber")
         )
         return Applied(event_type, outcome)
     if event_type == "customer.deleted":
@@ -158,7 +158,7 @@ def _text(payload: dict[str, Any], name: str) -> str:
     return value
 
 
-def _groups(payload: dict[str, Any]) -> list[str] | None:
+def groups_of(payload: dict[str, Any]) -> list[str] | None:
     """B2B groups where the payload carries them: ``groups`` (names, or objects with a ``code``,
     ``name`` or ``id``), directly or in a mixin. None: the event says nothing about groups."""
     sources: list[Any] = [payload.get("groups")]
