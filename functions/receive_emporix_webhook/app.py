@@ -18,7 +18,7 @@ from approval_core.adapters.dynamodb import CLIENT_CONFIG
 from approval_core.api.http import json_response, lambda_entry_point, new_resolver, parse_json, raw_body
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import settings
-from approval_core.domain.errors import InvalidWebhookSignature
+from approval_core.domain.errors import InvalidWebhookSignature, PayloadTooLarge
 from approval_core.emporix import HANDLED, entity_of, payload_of, signature_matches
 
 config = settings()
@@ -27,6 +27,8 @@ sqs = boto3.client("sqs", config=CLIENT_CONFIG)
 ssm = parameters.SSMProvider()
 TENANT = re.compile(r"^[a-z][a-z0-9]{2,15}$")
 SECRET_MAX_AGE_SECONDS = 300  # a rotated secret is used within five minutes
+# What fits in one SQS message (256 KiB) with the envelope around it.
+MAX_EVENT_BYTES = 240 * 1024
 
 
 def _secret(tenant: str) -> str | None:
@@ -41,6 +43,8 @@ def _secret(tenant: str) -> str | None:
 @tracer.capture_method(capture_response=False)
 def receive(tenant: str, event_type: str) -> Response[str]:
     body = raw_body(app.current_event)
+    if len(body) > MAX_EVENT_BYTES:
+        raise PayloadTooLarge(f"A webhook body may have at most {MAX_EVENT_BYTES} bytes")
     secret = _secret(tenant) if TENANT.match(tenant) else None
     signature = app.current_event.headers.get("emporix-event-signature")
     if secret is None or not signature_matches(secret, body, signature):

@@ -232,3 +232,10 @@ def test_other_event_types_are_acknowledged_and_ignored(emporix: Emporix) -> Non
     assert answer["statusCode"] == 200
     assert answer["json"]["result"] == "IGNORED"
     assert emporix.apply() == 0
+
+
+def test_a_body_larger_than_a_queue_message_is_413_and_nothing_is_queued(emporix: Emporix) -> None:
+    payload = {**sample("customer-created"), "note": "x" * (250 * 1024)}
+    answer = emporix.deliver("customer.created", payload)
+    assert answer["statusCode"] == 413
+    assert emporix.apply() == 0
