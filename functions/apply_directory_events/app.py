@@ -18,16 +18,30 @@ from approval_core.emporix import apply_event
 
 feed = directory_feed()
 processor = SqsFifoPartialProcessor()
+# A batch whose every record failed is answered like any other (its records are listed as failed
+# and retried), not by failing the invocation: an unfinished propagation is no error, and what
+# keeps failing reaches the dead-letter queue, which alarms.
+processor.raise_on_entire_batch_failure = False
+# Leave this much of the invocation for the records after a large company's propagation.
+RESERVED_MILLIS = 8000
+_invocation: dict[str, LambdaContext] = {}
+
+
+def _time_left() -> bool:
+    context = _invocation.get("context")
+    return context is None or context.get_remaining_time_in_millis() > RESERVED_MILLIS
 
 
 class PropagationUnfinished(Exception):
-    """A large company's change has not reached every member yet: the retry carries on."""
+    """A large company's change has not reached every member yet: the message is retried after
+    the queue's visibility timeout and carries on where this one stopped (later events of the
+    same company wait for it)."""
 
 
 @tracer.capture_method(capture_response=False)
 def apply_record(record: SQSRecord) -> None:
     message: dict[str, Any] = json.loads(record.body)
-    applied = apply_event(feed, message["tenant"], message["eventType"], message["payload"])
+    applied = apply_event(feed, message["tenant"], message["eventType"], message["payload"], _time_left)
     outcome = "IGNORED" if applied.outcome is None else applied.outcome.value
     logger.info("Directory event applied", extra={"eventType": applied.event_type, "outcome": outcome})
     metrics.add_metric(name=f"DirectoryEvent{outcome.title()}", unit=MetricUnit.Count, value=1)
@@ -39,6 +53,7 @@ def apply_record(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _invocation["context"] = context
     return dict(
         process_partial_response(event=event, record_handler=apply_record, processor=processor, context=context)
     )

@@ -94,6 +94,16 @@ class DirectoryFeed:
             return WriteResult(outcome, self.writer.propagate_company(tenant, entry_id, time_left))
         return WriteResult(outcome)
 
+    def delete_event(
+        self, tenant: str, kind: Kind, entry_id: str, revision: Decimal | None, time_left: TimeLeft = _always
+    ) -> WriteResult:
+        """A deletion from an event: deleting what is not there, or a stale deletion, is no error.
+        A deleted company's record leaves its members' items while ``time_left()``."""
+        outcome = self.writer.delete(tenant, kind, entry_id, revision)
+        if kind is Kind.COMPANY and outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
+            return WriteResult(outcome, self.writer.propagate_company(tenant, entry_id, time_left))
+        return WriteResult(outcome)
+
     @staticmethod
     def _checked(outcome: Outcome) -> WriteResult:
         if outcome is Outcome.STALE:

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -97,8 +97,15 @@ class Applied:
     complete: bool = True  # a company's change has reached every member
 
 
-def apply_event(feed: DirectoryFeed, tenant: str, event_type: str, payload: dict[str, Any]) -> Applied:
-    """Apply one event to the directory; idempotent, and a stale event changes nothing."""
+def _always() -> bool:
+    return True
+
+
+def apply_event(
+    feed: DirectoryFeed, tenant: str, event_type: str, payload: dict[str, Any], time_left: Callable[[], bool] = _always
+) -> Applied:
+    """Apply one event to the directory; idempotent, and a stale event changes nothing. A company's
+    change reaches its members while ``time_left()``; ``complete`` False: apply it again later."""
     metadata: dict[str, Any] = payload["metadata"] if isinstance(payload.get("metadata"), dict) else {}
     ordering = {key: metadata[key] for key in ("version", "modifiedAt") if metadata.get(key) is not None}
     if event_type in CUSTOMER_UPSERTS:
@@ -110,7 +117,7 @@ def apply_event(feed: DirectoryFeed, tenant: str, event_type: str, payload: dict
     if event_type == "customer.deleted":
         number = _text(payload, "customerNumber")
         customer_id = feed.customer_id_by_number(tenant, number) or number
-        return Applied(event_type, _deleted(feed, tenant, Kind.CUSTOMER, customer_id, FINAL))
+        return Applied(event_type, feed.delete_event(tenant, Kind.CUSTOMER, customer_id, FINAL).outcome)
     if event_type in COMPANY_UPSERTS:
         document: dict[str, Any] = {**ordering}
         if payload.get("name") is not None:
@@ -121,11 +128,11 @@ def apply_event(feed: DirectoryFeed, tenant: str, event_type: str, payload: dict
                 "amount": limit.get("amount", limit.get("value")),
                 "currency": limit.get("currency"),
             }
-        result = feed.put_company_event(tenant, _text(payload, "legalEntityId"), document)
+        result = feed.put_company_event(tenant, _text(payload, "legalEntityId"), document, time_left)
         return Applied(event_type, result.outcome, result.complete)
     if event_type == "client-management.legalentity-deleted":
-        company_id = _text(payload, "legalEntityId")
-        return Applied(event_type, _deleted(feed, tenant, Kind.COMPANY, company_id, FINAL))
+        result = feed.delete_event(tenant, Kind.COMPANY, _text(payload, "legalEntityId"), FINAL, time_left)
+        return Applied(event_type, result.outcome, result.complete)
     if event_type == ASSIGNED or event_type in UNASSIGNED:
         outcome = feed.change_membership(
             tenant, _text(payload, "userId"), _text(payload, "legalEntityId"), member=event_type == ASSIGNED
@@ -136,19 +143,12 @@ def apply_event(feed: DirectoryFeed, tenant: str, event_type: str, payload: dict
         return Applied(event_type, feed.update_cart(tenant, _text(payload, "id"), {**fields, **ordering}))
     if event_type == "cart.closed":
         revision = revision_of(metadata.get("version"), None) if "version" in metadata else None
-        return Applied(event_type, _deleted(feed, tenant, Kind.CART, _text(payload, "id"), revision))
+        return Applied(event_type, feed.delete_event(tenant, Kind.CART, _text(payload, "id"), revision).outcome)
     if event_type in CART_ITEM_SET or event_type == "cart.item-deleted":
         quantity = None if event_type == "cart.item-deleted" else Decimal(str(payload.get("quantity", 0)))
         outcome = feed.change_cart_item(tenant, _text(payload, "cartId"), _text(payload, "itemId"), quantity)
         return Applied(event_type, outcome)
     return Applied(event_type, None)
-
-
-def _deleted(feed: DirectoryFeed, tenant: str, kind: Kind, entry_id: str, revision: Decimal | None) -> Outcome:
-    outcome = feed.writer.delete(tenant, kind, entry_id, revision)
-    if kind is Kind.COMPANY and outcome is Outcome.WRITTEN:
-        feed.writer.propagate_company(tenant, entry_id, lambda: True)
-    return outcome
 
 
 def _text(payload: dict[str, Any], name: str) -> str:

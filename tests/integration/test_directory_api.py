@@ -226,3 +226,27 @@ def test_an_update_older_than_a_delete_does_not_bring_the_entry_back(directory: 
     assert late["statusCode"] == 409
     assert directory.call("GET", "carts", "gone")["statusCode"] == 404
     assert directory.put("carts", "gone", {"customerId": "req", "version": 6})["statusCode"] == 200
+
+
+def test_a_customer_written_while_their_company_changes_gets_its_new_record(
+    tables: dict[str, str], tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The company's change lands between the customer's read of it and the customer's write: the
+    company's propagation does not know the new member yet, so the customer's write starts over."""
+    writer = DynamoDirectoryWriter(dynamodb_client(), tables["DirectoryTable"])
+    feed = DirectoryFeed(writer)
+    feed.put(tenant, Kind.COMPANY, "race", {"approvalLimit": {"amount": 1, "currency": "EUR"}})
+    read_records = writer._records
+    changed: list[bool] = []
+
+    def company_changes_meanwhile(wanted: Any) -> Any:
+        found = read_records(wanted)
+        if not changed:
+            changed.append(True)
+            feed.put(tenant, Kind.COMPANY, "race", {"approvalLimit": {"amount": 2, "currency": "EUR"}})
+        return found
+
+    monkeypatch.setattr(writer, "_records", company_changes_meanwhile)
+    feed.put(tenant, Kind.CUSTOMER, "racer", {"groups": ["B2B_BUYER"], "companies": ["race"]})
+    racer = reader(tables).get_customers(tenant, ["racer"])["racer"]
+    assert racer.companies["race"].approval_limit.amount == 2  # type: ignore[union-attr]

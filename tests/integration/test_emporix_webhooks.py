@@ -17,8 +17,10 @@ from typing import Any
 import boto3
 import pytest
 
-from approval_core.adapters.directory import DynamoDirectory
+from approval_core.adapters.directory import DynamoDirectory, DynamoDirectoryWriter
 from approval_core.api.wiring import dynamodb_client
+from approval_core.directory_feed import DirectoryFeed
+from approval_core.domain.directory import Kind
 from tests.integration.conftest import FUNCTIONS, Invoke, LambdaContext, sample_event
 from tests.world import create_body
 
@@ -239,3 +241,33 @@ def test_a_body_larger_than_a_queue_message_is_413_and_nothing_is_queued(emporix
     answer = emporix.deliver("customer.created", payload)
     assert answer["statusCode"] == 413
     assert emporix.apply() == 0
+
+
+class ShortOfTime(LambdaContext):
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 1_000
+
+
+def test_a_large_legal_entitys_change_is_retried_until_every_member_has_it(
+    emporix: Emporix, tables: dict[str, str]
+) -> None:
+    emporix.send("client-management.legalentity-created", sample("legalentity-created"))
+    feed = DirectoryFeed(DynamoDirectoryWriter(dynamodb_client(), tables["DirectoryTable"]))
+    members = [f"m{index:03d}" for index in range(150)]
+    for member in members:
+        feed.put(emporix.tenant, Kind.CUSTOMER, member, {"companies": ["nw"]})
+    message = {"tenant": emporix.tenant, "eventType": "client-management.legalentity-updated"}
+    record = sample_event(FUNCTIONS["ApplyDirectoryEventsFunction"])["Records"][0]
+    record["body"] = json.dumps({**message, "payload": sample("legalentity-updated")})
+    consumer = emporix.handlers["ApplyDirectoryEventsFunction"]
+
+    first = consumer.lambda_handler({"Records": [record]}, ShortOfTime())
+    assert first == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    # SQS delivers it again after the visibility timeout: it carries on where the first stopped.
+    assert consumer.lambda_handler({"Records": [record]}, LambdaContext()) == {"batchItemFailures": []}
+    limits = set()
+    for start in range(0, len(members), 90):
+        found = directory(tables).get_customers(emporix.tenant, members[start : start + 90])
+        limits |= {customer.companies["nw"].approval_limit.amount for customer in found.values()}
+    assert limits == {Decimal(750)}

@@ -32,7 +32,12 @@ from approval_core.domain.reference import Cart, Company, Customer
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef, WriteRequestTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        ConditionCheckTypeDef,
+        PutTypeDef,
+        TransactWriteItemTypeDef,
+        WriteRequestTypeDef,
+    )
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
@@ -152,10 +157,19 @@ class DynamoDirectoryWriter:
             outcome = decide(_stored_or_none(current), entry.revision(), same_revision_applies)
             if outcome is not Outcome.WRITTEN:
                 return outcome
-            companies = self._companies(tenant, customer.company_ids)
+            company_records = self._records([keys.company(tenant, cid) for cid in customer.company_ids])
+            companies = {
+                str(found["id"]): _company(found) for found in company_records.values() if not found.get("deleted")
+            }
             record = {**key, **_customer_record(customer, companies), **_ordering(entry)}
             previous = _live_companies(current)
             writes: list[TransactWriteItemTypeDef] = [self._put_after(record, current)]
+            # The companies' records as read: a company written meanwhile (its members being
+            # brought up to date without this customer yet) makes this write start over.
+            writes.extend(
+                self._unchanged(company_key, company_records.get(_key_text(company_key)))
+                for company_key in (keys.company(tenant, cid) for cid in customer.company_ids)
+            )
             writes.extend(
                 {"Put": {"TableName": self._table, "Item": to_item({**member_key, **_member_record(customer)})}}
                 for member_key in (keys.company_member(tenant, cid, customer.id) for cid in customer.company_ids)
@@ -251,8 +265,13 @@ class DynamoDirectoryWriter:
         return Propagation(members_updated=updated, complete=True)
 
     def _update_member(self, tenant: str, customer_id: str, company_id: str, record: dict[str, Any] | None) -> None:
-        update = "REMOVE companies.#company" if record is None else "SET companies.#company = :record"
-        values = {":company": company_id} if record is None else {":company": company_id, ":record": record}
+        # seq counts this write too: a put of the customer that read the item before it starts over.
+        update = "ADD seq :one " + (
+            "REMOVE companies.#company" if record is None else "SET companies.#company = :record"
+        )
+        values: dict[str, Any] = {":company": company_id, ":one": 1}
+        if record is not None:
+            values[":record"] = record
         with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
             # Not (or no longer) a member: nothing to bring up to date.
             self._client.update_item(
@@ -291,18 +310,16 @@ class DynamoDirectoryWriter:
             )
 
     # ----------------------------------------------------------------------- plumbing
-    def _companies(self, tenant: str, company_ids: Sequence[str]) -> dict[str, Company]:
-        wanted = [to_item(keys.company(tenant, cid)) for cid in company_ids]
-        found: dict[str, Company] = {}
-        request: Mapping[str, Any] = {self._table: {"Keys": wanted, "ConsistentRead": True}} if wanted else {}
-        while request:
-            response = self._client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self._table, []):
-                record = from_item(item)
-                if not record.get("deleted"):
-                    found[record["id"]] = _company(record)
-            request = response.get("UnprocessedKeys") or {}
-        return found
+    def _unchanged(self, key: keys.Key, record: dict[str, Any] | None) -> TransactWriteItemTypeDef:
+        check: dict[str, Any] = {"TableName": self._table, "Key": to_item(key)}
+        if record is None:
+            check["ConditionExpression"] = NEW_ENTRY
+        elif "seq" not in record:
+            check["ConditionExpression"] = "attribute_exists(PK) AND attribute_not_exists(seq)"
+        else:
+            check["ConditionExpression"] = "seq = :seq"
+            check["ExpressionAttributeValues"] = to_item({":seq": record["seq"]})
+        return {"ConditionCheck": cast("ConditionCheckTypeDef", check)}
 
     def _put_after(self, record: dict[str, Any], current: dict[str, Any] | None) -> TransactWriteItemTypeDef:
         """Put ``record`` as the entry's next write: only if nobody wrote since ``current`` was read."""

@@ -25,8 +25,9 @@ from approval_core.domain.models import Identifier, Money, Text
 from approval_core.domain.reference import Cart, Company, Customer
 
 GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-# A customer item and its member items are written in one transaction (100 items at most).
-MAX_COMPANIES_PER_CUSTOMER = 50
+# A customer item, its member items (added and removed) and a check of each company's record are
+# written in one transaction of at most 100 items.
+MAX_COMPANIES_PER_CUSTOMER = 30
 
 
 class _Ordered(BaseModel):
