@@ -12,14 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approval_core.adapters.directory import DynamoDirectoryWriter
-from approval_core.adapters.dynamodb import make_client
 
 from .importer import UnreadableInput, run_import
 
 DIRECTORY_OUTPUT = "DirectoryTableName"  # the stack's output naming its directory table
+# Not the functions' tight budget: an import has time, and DynamoDB asks a bulk writer to back off
+# (adaptive mode slows the client down when it is throttled).
+CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=60)
 
 
 class CliError(Exception):
@@ -46,7 +49,8 @@ def import_command(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise CliError(f"{path}: no such file")
     table = _table(args)
-    writer = DynamoDirectoryWriter(make_client(args.endpoint), table)
+    client = boto3.client("dynamodb", endpoint_url=args.endpoint or None, config=CLIENT_CONFIG)
+    writer = DynamoDirectoryWriter(client, table)
     target = f"{args.endpoint or 'aws'}/{table}"
     try:
         summary = run_import(
