@@ -271,3 +271,26 @@ def test_a_large_legal_entitys_change_is_retried_until_every_member_has_it(
         found = directory(tables).get_customers(emporix.tenant, members[start : start + 90])
         limits |= {customer.companies["nw"].approval_limit.amount for customer in found.values()}
     assert limits == {Decimal(750)}
+
+
+def test_unassignment_takes_the_customer_out_of_the_company(emporix: Emporix, tables: dict[str, str]) -> None:
+    northwind(emporix)
+    unassigned = {key: value for key, value in sample("user-assigned-to-legalentity").items() if key != "primary"}
+    emporix.send("client-management.user-unassigned-from-legalentity", unassigned)
+    assert customer(emporix, tables, "nora").company_ids == ()
+    assert "nora" not in {m.id for m in directory(tables).get_members(emporix.tenant, "nw")}
+
+
+@pytest.mark.parametrize("event_type", ["cart.updated", "cart.merged"])
+def test_a_cart_update_with_totals_sets_them_and_keeps_its_items(
+    emporix: Emporix, tables: dict[str, str], event_type: str
+) -> None:
+    emporix.send("cart.created", sample("cart-created"))
+    emporix.send("cart.item-added", sample("cart-item-added"))
+    total = {"amount": 1200, "currency": "EUR"}
+    emporix.send(event_type, {**sample("cart-created"), "totalPrice": total, "metadata": {"version": 3}})
+    cart = directory(tables).get_cart(emporix.tenant, "nw-cart")
+    assert cart is not None
+    assert cart.totalPrice is not None
+    assert cart.totalPrice.amount == Decimal(1200)
+    assert [item.itemYrn for item in cart.items] == ["drill-01"]
