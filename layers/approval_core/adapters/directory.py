@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -143,7 +144,7 @@ class DynamoDirectoryWriter:
             if outcome is not Outcome.WRITTEN:
                 return outcome
             record = {**key, **_company_record(entry.domain()), **_ordering(entry), "propagateAfter": ""}
-            self._client.transact_write_items(TransactItems=[self._put_after(record, current)])
+            self._transact([self._put_after(record, current)])
             return outcome
 
         return self._retrying(attempt)
@@ -179,7 +180,7 @@ class DynamoDirectoryWriter:
                 for cid in previous
                 if cid not in customer.company_ids
             )
-            self._client.transact_write_items(TransactItems=writes)
+            self._transact(writes)
             return outcome
 
         return self._retrying(attempt)
@@ -193,7 +194,7 @@ class DynamoDirectoryWriter:
             if outcome is not Outcome.WRITTEN:
                 return outcome
             record = {**key, **entry.cart().model_dump(mode="python", exclude_none=True), **_ordering(entry)}
-            self._client.transact_write_items(TransactItems=[self._put_after(record, current)])
+            self._transact([self._put_after(record, current)])
             return outcome
 
         return self._retrying(attempt)
@@ -222,7 +223,7 @@ class DynamoDirectoryWriter:
                     {"Delete": {"TableName": self._table, "Key": to_item(keys.company_member(tenant, cid, entry_id))}}
                     for cid in _live_companies(current)
                 )
-            self._client.transact_write_items(TransactItems=writes)
+            self._transact(writes)
             return outcome
 
         return self._retrying(attempt)
@@ -338,6 +339,11 @@ class DynamoDirectoryWriter:
         if "seq" in current:
             put["ExpressionAttributeValues"] = to_item({":seq": seq})
         return {"Put": cast("PutTypeDef", put)}
+
+    def _transact(self, writes: list[TransactWriteItemTypeDef]) -> None:
+        # The token makes the client's own retry of a transaction that did commit (its answer
+        # timed out) a success instead of a failed condition.
+        self._client.transact_write_items(TransactItems=writes, ClientRequestToken=uuid.uuid4().hex)
 
     def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
         for _ in range(WRITE_ATTEMPTS - 1):
