@@ -25,9 +25,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from approval_core.adapters.dynamodb import make_client
 
 from .dynamo import EmbeddedAws, StoreError, ensure_tables, use_test_credentials
-from .events import EventWatcher, Watch, ensure_event_resources, line_sink
+from .events import EventWatcher, Watch, aws_client, ensure_event_resources, line_sink
 from .functions import DEFAULT_CONTAINERS, Containers, FunctionLoadError, FunctionRuntime
 from .gateway import Gateway
+from .queues import QueueSources
 from .scheduler import Scheduler, scheduled_event
 from .seed import DEMO_SEED, Seed, SeedError, load_seed, read_seed, summary
 from .state import publish_server, running_servers, state_dir, withdraw_server
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("approvals_local")
 
 DIRECTORY_TABLE = "DirectoryTable"  # the template's table that holds the directory and the carts
+WEBHOOK_SECRETS_PATH_PARAMETER = "WebhookSecretsPath"
+TENANT = re.compile(r"^[a-z][a-z0-9]{2,15}$")
 USAGE_ERROR = 2
 
 
@@ -74,6 +77,7 @@ class _QuietHandler(WSGIRequestHandler):
 def serve(args: argparse.Namespace) -> int:
     template = _template()
     seeds = _read_seeds(args.seed or [DEMO_SEED])
+    secrets = _webhook_secrets(args.webhook_secret or [])
     use_test_credentials()
     key = load_signing_key(state_dir())
     with contextlib.ExitStack() as stack:
@@ -84,6 +88,7 @@ def serve(args: argparse.Namespace) -> int:
         _prepare_store(make_client(endpoint), template, seeds)
         sink = line_sink(_events_file(stack, args.events_file)) if args.events_file else line_sink(sys.stdout, "event ")
         watcher = EventWatcher(aws, _prepare_events(aws, template), sink)
+        _store_webhook_secrets(aws, template, secrets)
         _load_functions(FunctionRuntime(template, endpoint, aws))
         containers = Containers(template, endpoint, args.containers, aws_endpoint=aws)
         stack.callback(containers.close)
@@ -98,21 +103,49 @@ def serve(args: argparse.Namespace) -> int:
         schedules = [schedule for function in template.functions.values() for schedule in function.schedules]
         scheduler = Scheduler(schedules, containers, args.schedule_interval)
         streams = StreamSources(template, containers, endpoint, aws)
+        queues = QueueSources(template, containers, aws)
         stop = _stop_on_signals()
         print(f"listening on {url}", flush=True)
         tenant, user = _example_caller(seeds)
         print(f"get a token: {_this_command()} token --tenant {tenant} --user {user}", flush=True)
         watcher.start()
         streams.start()
+        queues.start()
         scheduler.start()
         stop.wait()
         log.info("stopping")
         scheduler.stop()
+        queues.stop()
         streams.stop()
         watcher.stop()  # after the functions that publish: their last events are shown too
         server.shutdown()
         serving.join()
     return 0
+
+
+def _webhook_secrets(entries: Sequence[str]) -> dict[str, str]:
+    secrets = {}
+    for entry in entries:
+        tenant, separator, secret = entry.partition("=")
+        if not separator or not TENANT.match(tenant) or not secret:
+            raise CliError(f"--webhook-secret {entry.split('=')[0]}=...: must be TENANT=SECRET", USAGE_ERROR)
+        secrets[tenant] = secret
+    return secrets
+
+
+def _store_webhook_secrets(endpoint: str, template: Template, secrets: dict[str, str]) -> None:
+    """Each tenant's webhook secret as the SecureString the receiver reads (template parameter
+    WebhookSecretsPath), in the embedded server: as an operator stores it in SSM."""
+    path = template.parameters.get(WEBHOOK_SECRETS_PATH_PARAMETER)
+    if secrets and not path:
+        raise CliError(f"template.yaml has no {WEBHOOK_SECRETS_PATH_PARAMETER} parameter: nowhere to put the secrets")
+    ssm = aws_client("ssm", endpoint)
+    for tenant, secret in secrets.items():
+        try:
+            ssm.put_parameter(Name=f"{path}/{tenant}", Value=secret, Type="SecureString", Overwrite=True)
+        except (BotoCoreError, ClientError) as error:
+            raise CliError(f"cannot store the webhook secret of {tenant}: {error}") from None
+        log.info("webhook secret set for tenant %s", tenant)
 
 
 def _events_file(stack: contextlib.ExitStack, path: Path) -> TextIO:
@@ -433,6 +466,12 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_CONTAINERS,
         metavar="N",
         help=f"concurrent invocations, each in a process of its own (default {DEFAULT_CONTAINERS})",
+    )
+    run.add_argument(
+        "--webhook-secret",
+        action="append",
+        metavar="TENANT=SECRET",
+        help="the secret that signs TENANT's Emporix webhooks (repeatable)",
     )
     run.set_defaults(command=serve)
 

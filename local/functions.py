@@ -96,10 +96,19 @@ class FunctionRuntime:
 
     def environment(self, function: Function) -> dict[str, str]:
         # boto3 sends a service's calls to AWS_ENDPOINT_URL_<service id> when set: the functions'
-        # EventBridge and SQS clients reach the local buses and queues without code of their own.
+        # EventBridge, SQS and SSM clients reach the local buses, queues and webhook secrets without
+        # code of their own.
         # (EventBridge's service id is "EventBridge": AWS_ENDPOINT_URL_EVENTS is not read.)
         endpoint = self._aws_endpoint
-        aws = {"AWS_ENDPOINT_URL_EVENTBRIDGE": endpoint, "AWS_ENDPOINT_URL_SQS": endpoint} if endpoint else {}
+        aws = (
+            {
+                "AWS_ENDPOINT_URL_EVENTBRIDGE": endpoint,
+                "AWS_ENDPOINT_URL_SQS": endpoint,
+                "AWS_ENDPOINT_URL_SSM": endpoint,
+            }
+            if endpoint
+            else {}
+        )
         return {
             **function.environment,
             **LOCAL_DEFAULTS,

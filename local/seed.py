@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
 from approval_core.adapters.directory import DynamoDirectoryWriter
-from approval_core.domain.models import Identifier, Money, Text
-from approval_core.domain.reference import Cart, Company, Customer
+from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,7 +24,6 @@ DEMO_SEED = Path(__file__).with_name("demo-seed.json")
 TENANT_PATTERN = r"^[a-z][a-z0-9]{2,15}$"
 
 TenantName = Annotated[str, StringConstraints(pattern=TENANT_PATTERN)]
-GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class SeedError(Exception):
@@ -37,37 +35,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SeedCompany(_Strict):
-    id: Identifier
-    name: Text | None = None
-    approvalLimit: Money | None = None
-
-    def domain(self) -> Company:
-        return Company(id=self.id, name=self.name, approval_limit=self.approvalLimit)
-
-
-class SeedCustomer(_Strict):
-    id: Identifier
-    firstName: Text | None = None
-    lastName: Text | None = None
-    groups: list[GroupName] = []
-    # May name companies the seed does not describe: a directory that lags (APPROVAL-404003).
-    companies: list[Identifier] = []
-
-    def domain(self) -> Customer:
-        return Customer(
-            id=self.id,
-            first_name=self.firstName,
-            last_name=self.lastName,
-            groups=frozenset(self.groups),
-            company_ids=tuple(dict.fromkeys(self.companies)),
-        )
+# The entries are the directory feed's own documents: a seed, the directory API and the bulk
+# import accept the same shapes, validated by the same models.
+SeedCompany = CompanyEntry
+SeedCustomer = CustomerEntry
 
 
 class SeedTenant(_Strict):
     companies: list[SeedCompany] = []
     customers: list[SeedCustomer] = []
-    carts: list[Cart] = []  # carts come from the commerce platform: unknown fields are ignored
+    carts: list[CartEntry] = []  # carts come from the commerce platform: unknown fields are ignored
 
     @field_validator("companies", "customers", "carts")
     @classmethod
@@ -123,7 +100,7 @@ def load_seed(client: DynamoDBClient, table_name: str, seed: Seed) -> int:
             tenant,
             [company.domain() for company in content.companies],
             [customer.domain() for customer in content.customers],
-            content.carts,
+            [cart.cart() for cart in content.carts],
         )
         for tenant, content in seed.tenants.items()
     )

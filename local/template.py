@@ -124,6 +124,18 @@ class StreamSource:
 
 
 @dataclass(frozen=True)
+class QueueSource:
+    """A function's SQS event: Lambda's event source mapping on a queue of the template."""
+
+    function: str
+    name: str
+    queue: str  # the logical id of the queue
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class EventBus:
     logical_id: str
     name: str
@@ -163,6 +175,7 @@ class Function:
     routes: tuple[Route, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     streams: tuple[StreamSource, ...] = ()
+    queue_sources: tuple[QueueSource, ...] = ()
 
     @property
     def module_path(self) -> Path:
@@ -276,6 +289,7 @@ class _Reader:
         routes: list[Route] = []
         schedules: list[Schedule] = []
         streams: list[StreamSource] = []
+        queue_sources: list[QueueSource] = []
         for event_name, event in (properties.get("Events") or {}).items():
             kind, event_properties = event.get("Type"), event.get("Properties") or {}
             if kind == "HttpApi":
@@ -284,6 +298,8 @@ class _Reader:
                 schedules.append(self.schedule(logical_id, event_name, event_properties))
             elif kind == "DynamoDB":
                 streams.append(self.stream(logical_id, event_name, event_properties))
+            elif kind == "SQS":
+                queue_sources.append(self.queue_source(logical_id, event_name, event_properties))
         return Function(
             logical_id=logical_id,
             code_uri=(self.root / code_uri).resolve(),
@@ -295,6 +311,7 @@ class _Reader:
             routes=tuple(routes),
             schedules=tuple(schedules),
             streams=tuple(streams),
+            queue_sources=tuple(queue_sources),
         )
 
     def route(self, function: str, event_name: str, properties: dict[str, Any]) -> Route:
@@ -388,6 +405,29 @@ class _Reader:
             bisect_on_error=self.resolve(properties.get("BisectBatchOnFunctionError", False), where) == "true",
             filters=self._filters(properties.get("FilterCriteria"), where),
             on_failure=None if destination is None else self.resolve(destination, f"{where}: OnFailure"),
+            enabled=self.resolve(properties.get("Enabled", True), where) != "false",
+        )
+
+    def queue_source(self, function: str, event_name: str, properties: dict[str, Any]) -> QueueSource:
+        where = f"{function}.{event_name}"
+        queue = properties.get("Queue")
+        argument = queue.get("Fn::GetAtt") if isinstance(queue, dict) else None
+        if isinstance(argument, str):
+            argument = argument.split(".", 1)
+        if not (
+            isinstance(argument, list)
+            and len(argument) == 2
+            and argument[1] == "Arn"
+            and (self.resources.get(argument[0]) or {}).get("Type") == QUEUE_TYPE
+        ):
+            raise TemplateError(f"{where}: local mode reads only a template queue (!GetAtt Queue.Arn)")
+        response_types = properties.get("FunctionResponseTypes") or []
+        return QueueSource(
+            function=function,
+            name=event_name,
+            queue=str(argument[0]),
+            batch_size=int(self.resolve(properties.get("BatchSize", 10), f"{where}: BatchSize")),
+            report_batch_item_failures="ReportBatchItemFailures" in response_types,
             enabled=self.resolve(properties.get("Enabled", True), where) != "false",
         )
 

@@ -3,9 +3,11 @@ tests use fakes of the same shape (tests/fakes.py), checked against the same con
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
 from typing import Protocol
 
+from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry, Kind, Outcome, Propagation, Stored
 from approval_core.domain.events import ApprovalEvent
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
 from approval_core.domain.reference import Cart, Customer
@@ -107,3 +109,37 @@ class SeparateReads:
         self, tenant: str, customer_ids: Iterable[str], cart_id: str
     ) -> tuple[dict[str, Customer], Cart | None]:
         return self._directory.get_customers(tenant, customer_ids), self._carts.get_cart(tenant, cart_id)
+
+
+class DirectoryWriter(Protocol):
+    """The one way into the directory (customers, companies, carts): the directory API, the
+    webhook consumer and the bulk import all write through it. Each write reads the entry,
+    applies ``domain.directory.decide`` and writes only if nothing changed in between."""
+
+    def read(self, tenant: str, kind: Kind, entry_id: str) -> Stored | None:
+        """The stored entry (a deletion marker included), or None. One read."""
+        ...
+
+    def put_company(self, tenant: str, entry: CompanyEntry) -> Outcome:
+        """Store the company; its members see the change once ``propagate_company`` has run."""
+        ...
+
+    def put_customer(self, tenant: str, entry: CustomerEntry, same_revision_applies: bool = False) -> Outcome:
+        """Store the customer with their companies' records, and the member items of the
+        companies they join or leave, atomically."""
+        ...
+
+    def put_cart(self, tenant: str, entry: CartEntry, same_revision_applies: bool = False) -> Outcome: ...
+
+    def delete(self, tenant: str, kind: Kind, entry_id: str, revision: Decimal | None) -> Outcome:
+        """Delete the entry, leaving a marker that keeps older writes out. Never touches approvals."""
+        ...
+
+    def propagate_company(self, tenant: str, company_id: str, time_left: Callable[[], bool]) -> Propagation:
+        """Bring the company's last write into its members' items, from where the last run
+        stopped, while ``time_left()``."""
+        ...
+
+    def customer_id_by_number(self, tenant: str, number: str) -> str | None: ...
+
+    def remember_customer_number(self, tenant: str, number: str, customer_id: str) -> None: ...

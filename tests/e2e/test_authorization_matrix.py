@@ -11,6 +11,9 @@ Three tables, one test per cell:
   in another tenant with the very same ids.
 - UNKNOWN_ROUTES: methods and paths the template does not declare: 404 from the router, whatever
   the token.
+- DIRECTORY_CREDENTIALS x the 3 directory routes: the platform's machine client (scope
+  approval.directory_manage) against customers' tokens, other scopes, bad and foreign tokens.
+- WEBHOOK_SIGNATURES x the webhook route: no token, the tenant's signature decides.
 
 The cells run in tenants this module seeds. A cell that is to succeed in a change gets resources
 of its own (a fresh approval for a PATCH or DELETE, a fresh cart for a create) and checks that the
@@ -21,22 +24,30 @@ that replay it after this module).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import jwt
 import pytest
 
 from approvals_local.template import load_template
 from approvals_local.tokens import SigningKey
 from tests.e2e.matrix_support import (
+    COMPANY,
     CREATED,
     FORBIDDEN,
     GATEWAY_NOT_FOUND,
+    INVALID_ACCESS_TOKEN,
     LISTED,
     NO_CONTENT,
     THE_APPROVAL,
@@ -55,7 +66,7 @@ from tests.e2e.matrix_support import (
     unsigned,
     users,
 )
-from tests.e2e.support import ROOT, Api, Mint, Serve, create_body
+from tests.e2e.support import ROOT, Api, Mint, Serve, create_body, wait_until
 from tests.reporting import report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -411,6 +422,87 @@ IDENTITIES = (
     ),
 )
 
+
+# --------------------------------------------------------------------------- the directory feed
+DIRECTORY = frozenset({"approval.directory_manage"})
+DIRECTORY_ENTRY = "/directory/{tenant}/{kind}/{id}"
+WEBHOOK = "/directory/{tenant}/webhooks/emporix/{eventType}"
+WEBHOOK_SECRET = "matrix-webhook-secret"
+WEBHOOK_SECRETS_PATH = "/approval-service/webhook-secrets"  # the template's WebhookSecretsPath default
+
+
+@dataclass(frozen=True)
+class DirectoryOperation:
+    name: str
+    method: str
+    path: str = DIRECTORY_ENTRY
+    scopes: frozenset[str] = DIRECTORY
+
+    def __str__(self) -> str:
+        return self.name
+
+
+DIRECTORY_PUT = DirectoryOperation("directory_put", "PUT")
+DIRECTORY_GET = DirectoryOperation("directory_get", "GET")
+DIRECTORY_DELETE = DirectoryOperation("directory_delete", "DELETE")
+DIRECTORY_OPERATIONS = (DIRECTORY_PUT, DIRECTORY_GET, DIRECTORY_DELETE)
+DIRECTORY_OK = Expect(200, "directory")
+
+
+def machine(*scopes: str, tenant: Callable[[World], str] = lambda world: world.tenant, **options: Any) -> Authorization:
+    """A token of the platform's machine client, from approvals_local.tokens.mint."""
+    return bearer(lambda _, world: world.mint("commerce-sync", tenant(world), scopes=list(scopes), **options))
+
+
+MACHINE = "approval.directory_manage"
+DIRECTORY_CREDENTIALS = (
+    Credential("machine_client", machine(MACHINE), (DIRECTORY_OK,) * 3),
+    Credential("machine_client_with_approval_scopes", machine(MACHINE, *READ, *MANAGE), (DIRECTORY_OK,) * 3),
+    Credential("no_token", lambda key, world: None, (UNAUTHORIZED,) * 3),
+    Credential("garbage", lambda key, world: "Bearer not-a-jwt", (UNAUTHORIZED,) * 3),
+    Credential("expired", machine(MACHINE, ttl=-60), (UNAUTHORIZED,) * 3),
+    Credential("foreign_signature", crafted(signed_by_a_stranger, scope=MACHINE), (UNAUTHORIZED,) * 3),
+    Credential("alg_none", crafted(unsigned, scope=MACHINE), (UNAUTHORIZED,) * 3),
+    Credential("wrong_issuer", machine(MACHINE, issuer="https://issuer.example"), (UNAUTHORIZED,) * 3),
+    # 403: a customer's token (the four approval scopes), another scope, another tenant
+    Credential("customer_token", minted(), (FORBIDDEN,) * 3),
+    Credential("approval_manage_scope", machine("approval.approval_manage"), (FORBIDDEN,) * 3),
+    Credential(
+        "lookalike_scopes",
+        machine("approval.directory_manage_own", "APPROVAL.DIRECTORY_MANAGE", "approval.directory"),
+        (FORBIDDEN,) * 3,
+    ),
+    Credential("token_of_another_tenant", machine(MACHINE, tenant=lambda world: world.twin), (FORBIDDEN,) * 3),
+    Credential("malformed_path_tenant", machine(MACHINE), (VALIDATION,) * 3, path_tenant=malformed_tenant),
+    Credential("customer_token_on_malformed_path_tenant", minted(), (FORBIDDEN,) * 3, path_tenant=malformed_tenant),
+)
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    sign: Callable[[bytes], str | None]
+    status: int
+    bearer_token: bool = False  # a customer's valid access token goes along
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def hmac_signature(secret: str, encode: Callable[[bytes], bytes] = base64.b64encode) -> Callable[[bytes], str]:
+    return lambda body: encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+WEBHOOK_SIGNATURES = (
+    Signature("tenant_secret", hmac_signature(WEBHOOK_SECRET), 200),
+    Signature("no_signature", lambda body: None, 401),
+    Signature("no_signature_but_a_valid_token", lambda body: None, 401, bearer_token=True),
+    Signature("wrong_secret", hmac_signature("guessed-secret"), 401),
+    Signature("hex_not_base64", hmac_signature(WEBHOOK_SECRET, lambda digest: digest.hex().encode()), 401),
+    Signature("signature_of_another_body", lambda body: hmac_signature(WEBHOOK_SECRET)(body + b" "), 401),
+    Signature("empty", lambda body: "", 401),
+)
+
 # --------------------------------------------------------------------------- outside the table
 ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 UNKNOWN_PATHS = (
@@ -428,7 +520,18 @@ UNKNOWN_PATHS = (
     "/APPROVAL/{tenant}/approvals",
     "/approval/{tenant}/Approvals/{approvalId}",
     "/v1/approval/{tenant}/approvals",
+    "/directory",
+    "/directory/{tenant}",
+    "/directory/{tenant}/customers",
+    "/directory/{tenant}/customers/{approvalId}/history",
+    "/directory/{tenant}/webhooks/emporix/customer.created/again",
 )
+# The directory's routes with a concrete kind and id, and the webhook's with a concrete event type.
+DIRECTORY_ROUTE_PATHS = {
+    DIRECTORY_ENTRY: "/directory/{tenant}/customers/{approvalId}",
+    WEBHOOK: "/directory/{tenant}/webhooks/emporix/customer.created",
+}
+DIRECTORY_ROUTE_METHODS = {DIRECTORY_ENTRY: {"PUT", "GET", "DELETE"}, WEBHOOK: {"POST"}}
 
 
 def unknown_routes() -> list[tuple[str, str]]:
@@ -438,6 +541,12 @@ def unknown_routes() -> list[tuple[str, str]]:
         declared.setdefault(operation.path, set()).add(operation.method)
     undeclared = [
         (method, path) for path, methods in declared.items() for method in ROUTE_METHODS if method not in methods
+    ]
+    undeclared += [
+        (method, DIRECTORY_ROUTE_PATHS[route])
+        for route, methods in DIRECTORY_ROUTE_METHODS.items()
+        for method in ROUTE_METHODS
+        if method not in methods
     ]
     return undeclared + [(method, path) for path in UNKNOWN_PATHS for method in ("GET", "POST")]
 
@@ -459,10 +568,18 @@ UNKNOWN_ROUTE_CELLS = [
     pytest.param(method, path, id=f"{method}-{path.replace('{tenant}', 'T').replace('{approvalId}', 'ID')}")
     for method, path in UNKNOWN_ROUTES
 ]
+DIRECTORY_CELLS = [
+    pytest.param(credential, operation, expect, id=f"{credential}-{operation}")
+    for credential in DIRECTORY_CREDENTIALS
+    for operation, expect in zip(DIRECTORY_OPERATIONS, credential.expect, strict=True)
+]
+WEBHOOK_CELLS = [pytest.param(signature, id=str(signature)) for signature in WEBHOOK_SIGNATURES]
 MATRIX_TESTS = {
     "test_credential_matrix": CREDENTIAL_CELLS,
     "test_identity_matrix": IDENTITY_CELLS,
     "test_nothing_outside_the_table_answers": UNKNOWN_ROUTE_CELLS,
+    "test_directory_matrix": DIRECTORY_CELLS,
+    "test_webhook_matrix": WEBHOOK_CELLS,
 }
 ALL_CELLS = frozenset(f"{test}[{cell.id}]" for test, cells in MATRIX_TESTS.items() for cell in cells)
 # With pytest-xdist the cells may run on several workers (pytest >= 9 derives node ids from
@@ -622,19 +739,133 @@ def test_nothing_outside_the_table_answers(
     assert (stored["status"], stored["metadata"]["version"], stored.get("comment")) == ("PENDING", 1, None)
 
 
+# --------------------------------------------------------------------------- the directory feed's cells
+def machine_token(world: World, tenant: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.mint('commerce-sync', tenant or world.tenant, scopes=[MACHINE])}"}
+
+
+def entry_status(world: World, kind: str, entry_id: str) -> int:
+    path = f"/directory/{world.tenant}/{kind}/{entry_id}"
+    return world.api.call("GET", path, headers=machine_token(world)).status_code
+
+
+@pytest.mark.parametrize(("credential", "operation", "expect"), DIRECTORY_CELLS)
+def test_directory_matrix(
+    world: World,
+    ledger: Path,
+    signing_key: SigningKey,
+    request: pytest.FixtureRequest,
+    credential: Credential,
+    operation: DirectoryOperation,
+    expect: Expect,
+) -> None:
+    """Only the machine client's scope reaches the directory; a refused write writes nothing and a
+    refused delete deletes nothing."""
+    cell = f"cell-{uuid.uuid4().hex[:10]}"
+    kind, entry_id, body = "customers", cell, None
+    if operation is DIRECTORY_PUT:
+        body = {"firstName": "Cell", "groups": ["B2B_ADMIN"], "companies": [COMPANY]}
+    elif operation is DIRECTORY_GET:
+        entry_id = "adm"
+    else:
+        kind = "carts"
+        made = world.api.call("PUT", f"/directory/{world.tenant}/carts/{cell}", headers=machine_token(world), json={})
+        assert made.status_code == 200, made.text
+    authorization = credential.authorization(signing_key, world)
+    response = world.api.call(
+        operation.method,
+        f"/directory/{credential.path_tenant(world)}/{kind}/{entry_id}",
+        headers={} if authorization is None else {"Authorization": authorization},
+        json=body,
+    )
+    record(ledger, request)
+    text = response.text[:600]
+    assert response.status_code == expect.status, f"expected {expect}, got {response.status_code}: {text}"
+    if expect is UNAUTHORIZED:
+        assert response.json() == INVALID_ACCESS_TOKEN, text
+    elif not expect.succeeds:
+        assert response.json()["code"] == expect.status, text
+        if expect.error_code:
+            assert response.json().get("errorCode") == expect.error_code, text
+    elif operation is DIRECTORY_GET:
+        assert response.json()["id"] == "adm", text
+    else:
+        assert response.json() == {"id": entry_id, "result": "WRITTEN"}, text
+    if operation is DIRECTORY_PUT:
+        assert entry_status(world, "customers", cell) == (200 if expect.succeeds else 404)
+    elif operation is DIRECTORY_DELETE:
+        assert entry_status(world, "carts", cell) == (404 if expect.succeeds else 200)
+
+
+@pytest.fixture(scope="module")
+def webhook_secret(world: World, serve: Serve) -> str:
+    """The module tenant's webhook secret, stored where the receiver reads it (the embedded SSM)."""
+    aws = json.loads((serve.state_dir / "serve.json").read_text())["awsEndpoint"]
+    ssm = boto3.client(
+        "ssm", endpoint_url=aws, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    ssm.put_parameter(
+        Name=f"{WEBHOOK_SECRETS_PATH}/{world.tenant}", Value=WEBHOOK_SECRET, Type="SecureString", Overwrite=True
+    )
+    return WEBHOOK_SECRET
+
+
+@pytest.mark.parametrize("signature", WEBHOOK_CELLS)
+def test_webhook_matrix(
+    world: World, ledger: Path, request: pytest.FixtureRequest, webhook_secret: str, signature: Signature
+) -> None:
+    """The webhook takes no token: the tenant's signature alone decides, and a refused delivery
+    is never applied."""
+    customer = f"hook-{uuid.uuid4().hex[:10]}"
+    body = json.dumps({"id": customer, "customerNumber": customer, "firstName": "Hook"}).encode()
+    headers = {"Content-Type": "application/json"}
+    if (value := signature.sign(body)) is not None:
+        headers["emporix-event-signature"] = value
+    if signature.bearer_token:
+        headers["Authorization"] = f"Bearer {world.mint('req', world.tenant)}"
+    response = world.api.call(
+        "POST", f"/directory/{world.tenant}/webhooks/emporix/customer.created", headers=headers, data=body
+    )
+    record(ledger, request)
+    assert response.status_code == signature.status, response.text
+    if signature.status == 200:
+        assert response.json() == {"eventType": "customer.created", "result": "QUEUED"}
+        wait_until(lambda: entry_status(world, "customers", customer) == 200, what="the queued customer")
+    else:
+        assert response.json()["code"] == 401, response.text
+        # A good delivery sent after it has been applied: the refused one would have been too.
+        witness = f"witness-{uuid.uuid4().hex[:10]}"
+        good = json.dumps({"id": witness, "customerNumber": witness}).encode()
+        sent = world.api.call(
+            "POST",
+            f"/directory/{world.tenant}/webhooks/emporix/customer.created",
+            headers={"emporix-event-signature": hmac_signature(webhook_secret)(good)},
+            data=good,
+        )
+        assert sent.status_code == 200, sent.text
+        wait_until(lambda: entry_status(world, "customers", witness) == 200, what="the witness customer")
+        assert entry_status(world, "customers", customer) == 404
+
+
 def test_the_matrix_covers_exactly_the_routes_of_the_template() -> None:
     routes = load_template(ROOT / "template.yaml").routes
-    declared = {(route.method, route.path): frozenset(route.scopes) for route in routes}
-    assert len(declared) == len(routes) == len(CREDENTIAL_OPERATIONS)
-    assert all(route.authorized for route in routes)
+    declared = {(route.method, route.path): frozenset(route.scopes) for route in routes if route.authorized}
+    approval_routes = {key: scopes for key, scopes in declared.items() if key[1].startswith("/approval/")}
+    assert len(approval_routes) == len(CREDENTIAL_OPERATIONS)
     # The same routes, with the contract's scopes, in both tables.
-    assert {(op.method, op.path): op.scopes for op in CREDENTIAL_OPERATIONS} == declared
-    assert {(op.method, op.path): op.scopes for op in IDENTITY_OPERATIONS} == declared
+    assert {(op.method, op.path): op.scopes for op in CREDENTIAL_OPERATIONS} == approval_routes
+    assert {(op.method, op.path): op.scopes for op in IDENTITY_OPERATIONS} == approval_routes
+    # The directory routes in theirs; the webhook is the one route without a token.
+    directory_routes = {key: scopes for key, scopes in declared.items() if key not in approval_routes}
+    assert {(op.method, op.path): op.scopes for op in DIRECTORY_OPERATIONS} == directory_routes
+    assert [(route.method, route.path) for route in routes if not route.authorized] == [("POST", WEBHOOK)]
     # Every identity row has an answer for every operation, and no other.
     for identity in IDENTITIES:
         assert set(identity.expect) == {op.name for op in IDENTITY_OPERATIONS}, identity.name
     # And the routes outside the table are none of the template's.
     assert not {(method, path) for method, path in UNKNOWN_ROUTES} & set(declared)
+    for credential in DIRECTORY_CREDENTIALS:
+        assert len(credential.expect) == len(DIRECTORY_OPERATIONS), credential.name
 
 
 def test_every_cell_was_exercised(request: pytest.FixtureRequest, ledger: Path) -> None:
@@ -655,5 +886,7 @@ def test_every_cell_was_exercised(request: pytest.FixtureRequest, ledger: Path) 
         f"authorization matrix: {len(ALL_CELLS)} cells"
         f" (credentials {len(CREDENTIALS)} x {len(CREDENTIAL_OPERATIONS)} routes = {len(CREDENTIAL_CELLS)},"
         f" identities {len(IDENTITIES)} x {len(IDENTITY_OPERATIONS)} operations = {len(IDENTITY_CELLS)},"
-        f" unknown routes {len(UNKNOWN_ROUTE_CELLS)})"
+        f" unknown routes {len(UNKNOWN_ROUTE_CELLS)},"
+        f" directory {len(DIRECTORY_CREDENTIALS)} x {len(DIRECTORY_OPERATIONS)} = {len(DIRECTORY_CELLS)},"
+        f" webhook signatures {len(WEBHOOK_CELLS)})"
     )

@@ -103,6 +103,8 @@ def test_token_scopes_and_groups(serve: Serve) -> None:
         ("token", "--tenant", "acme", "--user", "ann", "--ttl", "soon"),
         ("serve", "--port", "70000"),
         ("serve", "--schedule-interval", "0"),
+        ("serve", "--webhook-secret", "acme"),
+        ("serve", "--webhook-secret", "Not_A_Tenant=secret"),
         ("frobnicate",),
         ("invoke", "NoSuchFunction"),
         ("invoke", "GetApprovalFunction", "--event", "/nonexistent/event.json"),

@@ -57,6 +57,7 @@ DOCUMENT_ONLY = {
     "OAuthFault",
     "GatewayMessage",
     "NotFound",
+    "DirectoryWrite",
 }
 
 

@@ -29,6 +29,7 @@ FUNCTIONS = {
     for logical_id, function in load_template(ROOT / "template.yaml").functions.items()
 }
 EVENT_BUS = "approvals-test-bus"
+WEBHOOK_SECRETS_PATH = "/approvals-test/webhook-secrets"
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +73,15 @@ def tables(dynamodb_endpoint: str) -> dict[str, str]:
             "EVENT_BUS_NAME": EVENT_BUS,
             # boto3 sends EventBridge calls here: moto's server answers every service.
             "AWS_ENDPOINT_URL_EVENTBRIDGE": dynamodb_endpoint,
+            # The webhook receiver's queue and secrets, in the same server.
+            "AWS_ENDPOINT_URL_SQS": dynamodb_endpoint,
+            "AWS_ENDPOINT_URL_SSM": dynamodb_endpoint,
+            "WEBHOOK_SECRETS_PATH": WEBHOOK_SECRETS_PATH,
         }
     )
+    sqs = boto3.client("sqs", endpoint_url=dynamodb_endpoint)
+    queue = sqs.create_queue(QueueName=f"directory-events-{suffix}.fifo", Attributes={"FifoQueue": "true"})
+    os.environ["DIRECTORY_EVENTS_QUEUE_URL"] = queue["QueueUrl"]
     events = boto3.client("events", endpoint_url=dynamodb_endpoint)
     if EVENT_BUS not in [bus["Name"] for bus in events.list_event_buses()["EventBuses"]]:
         events.create_event_bus(Name=EVENT_BUS)

@@ -4,9 +4,11 @@ works against the demo seed (local/demo-seed.json): what `sam local invoke -e` w
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
+import boto3
 import pytest
 
 from approvals_local.seed import load_seed, read_seed
@@ -24,6 +26,10 @@ HTTP_STATUS = {
     "CloseApprovalFunction": 404,
     "CheckPermittedFunction": 200,
     "SearchUsersFunction": 200,
+    "PutDirectoryEntryFunction": 200,
+    "GetDirectoryEntryFunction": 200,
+    "DeleteDirectoryEntryFunction": 200,
+    "ReceiveEmporixWebhookFunction": 200,
 }
 # The functions that are not behind the API: what Lambda gets back from them.
 RESULT = {
@@ -37,6 +43,7 @@ RESULT = {
             "scopesToAdd": ["approval.approval_read_own", "approval.approval_manage_own"],
         }
     ),
+    "ApplyDirectoryEventsFunction": lambda result: result == {"batchItemFailures": []},
 }
 
 
@@ -45,6 +52,10 @@ def demo_tenant(tables: dict[str, str]) -> None:
     from approval_core.api.wiring import dynamodb_client
 
     load_seed(dynamodb_client(), tables["DirectoryTable"], read_seed(ROOT / "local" / "demo-seed.json"))
+    # The secret the sample webhook delivery is signed with.
+    ssm = boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL_SSM"])
+    name = f"{os.environ['WEBHOOK_SECRETS_PATH']}/acme"
+    ssm.put_parameter(Name=name, Value="acme-webhook-secret", Type="SecureString", Overwrite=True)
 
 
 def test_every_function_has_a_sample_event() -> None:

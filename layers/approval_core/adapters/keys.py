@@ -83,6 +83,20 @@ def company_member(tenant: str, company_id: str, customer_id: str) -> Key:
 MEMBER_PREFIX = "MEMBER#"
 
 
+def company_members(tenant: str, company_id: str) -> tuple[str, str]:
+    """(partition, sort key prefix) of a company's member items."""
+    return company_partition(tenant, company_id), MEMBER_PREFIX
+
+
+def member_id(key: Key) -> str:
+    return key["SK"].removeprefix(MEMBER_PREFIX)
+
+
+def customer_number(tenant: str, number: str) -> Key:
+    """Emporix's customerNumber of a customer: customer.deleted names the customer by it alone."""
+    return {"PK": f"TENANT#{tenant}#CUSTOMERNUMBER#{number}", "SK": "ALIAS"}
+
+
 def company_partition(tenant: str, company_id: str) -> str:
     return f"TENANT#{tenant}#COMPANY#{company_id}"
 

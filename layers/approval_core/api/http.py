@@ -27,6 +27,7 @@ from approval_core.adapters.item_limits import NUMBER_LIMITS, storable_number
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
+from approval_core.domain.directory import RevisionQuery
 from approval_core.domain.errors import (
     ApprovalError,
     ErrorDetail,
@@ -48,6 +49,7 @@ RouteHandler = Callable[..., Response[str]]
 
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
+DIRECTORY_SCOPES = frozenset({"approval.directory_manage"})
 
 RETRY_AFTER_SECONDS = "1"
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,15}$")
@@ -188,6 +190,11 @@ def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
     return validate(parse_json(event), model)
 
 
+def raw_body(event: APIGatewayProxyEventV2) -> bytes:
+    """The body exactly as sent (what a webhook's signature covers)."""
+    return _body_bytes(event)
+
+
 def _body_bytes(event: APIGatewayProxyEventV2) -> bytes:
     """The body as sent: API Gateway base64-encodes bodies that are not text."""
     body = event.body or ""
@@ -236,6 +243,23 @@ def _check_storable(document: Any) -> None:
         elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not storable_number(Decimal(value)):
             field = path.removeprefix(".")[:MAX_FIELD_LENGTH]
             raise ValidationFailed(details=[ErrorDetail(field=field, message=f"{field}: {NUMBER_LIMITS}")])
+
+
+def parse_revision(event: APIGatewayProxyEventV2) -> Decimal | None:
+    """The ``version`` or ``modifiedAt`` query parameter of a directory write, as its revision."""
+    params = event.query_string_parameters or {}
+    wanted = {name: params[name] for name in ("version", "modifiedAt") if params.get(name)}
+    return validate(wanted, RevisionQuery).revision()
+
+
+PATH_ID = re.compile(r"^[^#\s/]{1,128}$")
+
+
+def validate_path_id(value: str, name: str) -> None:
+    """Ids end up in DynamoDB keys: 1 to 128 characters, no '#', no white space."""
+    if not PATH_ID.match(value):
+        message = f"{name}: must be 1 to 128 characters without '#' or white space"
+        raise ValidationFailed(message, [ErrorDetail(field=name, message=message)])
 
 
 def parse_list_request(event: APIGatewayProxyEventV2) -> ListRequest:

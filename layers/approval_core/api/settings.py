@@ -29,6 +29,10 @@ class Settings(BaseModel):
     event_bus_name: str | None = None
     # Only create needs it: the Powertools idempotency records of Idempotency-Key requests.
     idempotency_table_name: str | None = None
+    # Only the Emporix webhook receiver needs these: where it queues events, and the SSM path under
+    # which each tenant's signing secret is a SecureString parameter named after the tenant.
+    directory_events_queue_url: str | None = None
+    webhook_secrets_path: str = "/approval-service/webhook-secrets"
 
 
 @lru_cache(maxsize=1)

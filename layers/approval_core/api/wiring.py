@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import boto3
 
 from approval_core.adapters.approval_store import DynamoApprovalStore
-from approval_core.adapters.directory import DynamoDirectory
+from approval_core.adapters.directory import DynamoDirectory, DynamoDirectoryWriter
 from approval_core.adapters.dynamodb import CLIENT_CONFIG, make_client
 from approval_core.adapters.event_bus import EventBridgePublisher
 from approval_core.api.settings import settings
+from approval_core.directory_feed import DirectoryFeed
 from approval_core.service import ApprovalService
 
 if TYPE_CHECKING:
@@ -44,3 +45,8 @@ def approval_service() -> ApprovalService:
         reads=directory,
         expiry_seconds=config.approval_expiry_seconds,
     )
+
+
+@lru_cache(maxsize=1)
+def directory_feed() -> DirectoryFeed:
+    return DirectoryFeed(DynamoDirectoryWriter(dynamodb_client(), settings().directory_table_name))

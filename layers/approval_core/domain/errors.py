@@ -154,6 +154,25 @@ class IdempotencyKeyReused(ApprovalError):
     default_message = "This Idempotency-Key was used with a different request body"
 
 
+class StaleDirectoryWrite(ApprovalError):
+    """A directory write older than what is stored: nothing was written."""
+
+    status = 409
+    default_message = "A newer version of this entry is stored; nothing was written"
+
+
+class DirectoryEntryNotFound(ApprovalError):
+    status = 404
+    default_message = "No such directory entry"
+
+
+class InvalidWebhookSignature(ApprovalError):
+    """The emporix-event-signature header is missing or does not match the tenant's secret."""
+
+    status = 401
+    default_message = "Invalid or missing webhook signature"
+
+
 # --------------------------------------------------------------------------- 503
 class ServiceBusy(ApprovalError):
     """The database is throttling, unavailable or contended; nothing was written. Retry."""
