@@ -36,7 +36,7 @@ Resources:
         MaxAge: 600
       DefaultRouteSettings:
         ThrottlingBurstLimit: 3
-        ThrottlingRateLimit: 1
+        ThrottlingRateLimit: 0.5
       RouteSettings:
         "GET /unthrottled":
           ThrottlingBurstLimit: 1000
