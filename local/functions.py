@@ -237,8 +237,9 @@ class Containers:
         self._arguments = (template, dynamodb_endpoint, aws_endpoint)
         # spawn, not fork: the gateway process runs threads (HTTP server, embedded DynamoDB).
         self._context = multiprocessing.get_context("spawn")
-        # A slot holds an idle container, or None where one is still to be started.
-        self._slots: queue.Queue[_Container | None] = queue.Queue()
+        # A slot holds an idle container, or None where one is still to be started. Last in, first
+        # out: a warm container is reused before another is started, as Lambda reuses them.
+        self._slots: queue.LifoQueue[_Container | None] = queue.LifoQueue()
         for _ in range(size):
             self._slots.put(None)
         self._started: list[_Container] = []

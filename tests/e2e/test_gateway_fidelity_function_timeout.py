@@ -65,3 +65,10 @@ def test_past_the_integration_timeout_the_caller_gets_503_and_the_function_runs_
         after = requests.get(f"{served.url}/patient", params={"seconds": "0"}, timeout=60)
         assert after.status_code == 200, after.text
         assert after.json()["invocations"] == 2
+
+
+def test_a_warm_container_is_reused_before_another_is_started(tmp_path: Path) -> None:
+    # Only a stopped container makes the next invocation a cold start, as in Lambda.
+    with project(tmp_path, containers=3) as served:
+        pids = {requests.get(f"{served.url}/sleep", timeout=60).json()["pid"] for _ in range(3)}
+    assert len(pids) == 1
