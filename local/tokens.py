@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -128,7 +129,9 @@ def verify(key: SigningKey, token: str, *, issuer: str = ISSUER, audience: str =
     except jwt.PyJWTError:
         raise InvalidToken("the token is malformed") from None
     if header.get("alg") not in RSA_ALGORITHMS:
-        raise InvalidToken(f"the token's signing algorithm {str(header.get('alg'))[:20]} is not supported")
+        # Only word characters of the client's text go into the www-authenticate header.
+        algorithm = re.sub(r"[^\w-]", "", str(header.get("alg")))[:20]
+        raise InvalidToken(f"the token's signing algorithm {algorithm} is not supported")
     if header.get("kid") != key.kid:
         raise InvalidToken("the token's signing key is unknown")
     try:

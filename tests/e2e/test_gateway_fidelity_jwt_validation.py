@@ -10,6 +10,8 @@ the documentation.)
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Any
 
@@ -96,3 +98,12 @@ def test_a_token_issued_in_the_future_is_refused_as_documented(api: Api, signing
 def test_a_token_without_iat_is_accepted(api: Api, signing_key: SigningKey) -> None:
     payload = {name: value for name, value in claims().items() if name != "iat"}
     assert_passed_the_authorizer(read(api, f"Bearer {signed(signing_key, payload)}"))
+
+
+def test_the_challenge_never_carries_the_clients_quotes(api: Api) -> None:
+    header = base64.urlsafe_b64encode(json.dumps({"alg": 'x" error="forged', "kid": "k"}).encode()).decode()
+    response = read(api, f"Bearer {header.rstrip('=')}.e30.c2ln")
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    assert challenge.count('"') == 6, challenge
+    assert "xerror" in challenge
