@@ -27,7 +27,7 @@ from approval_core.adapters.dynamodb import make_client
 from .dynamo import EmbeddedAws, StoreError, ensure_tables, use_test_credentials
 from .events import EventWatcher, Watch, aws_client, ensure_event_resources, line_sink
 from .functions import DEFAULT_CONTAINERS, Containers, FunctionLoadError, FunctionRuntime
-from .gateway import Gateway
+from .gateway import FIDELITY_NOTES, Gateway, GatewaySettings, undocumented_origins
 from .queues import QueueSources
 from .scheduler import Scheduler, scheduled_event
 from .seed import DEMO_SEED, Seed, SeedError, load_seed, read_seed, summary
@@ -93,7 +93,9 @@ def serve(args: argparse.Namespace) -> int:
         containers = Containers(template, endpoint, args.containers, aws_endpoint=aws)
         stack.callback(containers.close)
         containers.warm()
-        server = _listen(args.host, args.port, Gateway(template.routes, containers, key))
+        _say_where_local_mode_differs(template, args.throttle)
+        gateway = Gateway(template.routes, containers, key, GatewaySettings(throttling=args.throttle))
+        server = _listen(args.host, args.port, gateway)
         host = f"[{args.host}]" if ":" in args.host else args.host
         url = f"http://{host}:{server.server_address[1]}"
         publish_server(endpoint, url, aws)
@@ -146,6 +148,22 @@ def _store_webhook_secrets(endpoint: str, template: Template, secrets: dict[str,
         except (BotoCoreError, ClientError) as error:
             raise CliError(f"cannot store the webhook secret of {tenant}: {error}") from None
         log.info("webhook secret set for tenant %s", tenant)
+
+
+def _say_where_local_mode_differs(template: Template, throttling: bool) -> None:
+    """What the gateway does not do as API Gateway does, said before it listens (README, "Local
+    mode and AWS")."""
+    limits = {route.throttling for route in template.routes if route.throttling is not None}
+    described = ", ".join(f"{limit.rate_limit:g}/s, burst {limit.burst_limit}" for limit in limits)
+    if limits and throttling:
+        log.info("throttling as the stage does: %s per route (429 beyond)", described)
+    elif limits:
+        log.info("throttling off: the stage throttles at %s per route in AWS; --throttle enforces it here", described)
+    cors = next((route.cors for route in template.routes if route.cors), None)
+    for origin in undocumented_origins(cors):
+        log.warning("CORS: AllowOrigins %s is matched literally: AWS documents only *, https://* and http://*", origin)
+    for note in FIDELITY_NOTES:
+        log.info("local mode: %s", note)
 
 
 def _events_file(stack: contextlib.ExitStack, path: Path) -> TextIO:
@@ -472,6 +490,12 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="TENANT=SECRET",
         help="the secret that signs TENANT's Emporix webhooks (repeatable)",
+    )
+    run.add_argument(
+        "--throttle",
+        action="store_true",
+        help="throttle as the template's stage does (ThrottlingRateLimit/BurstLimit per route, 429 beyond); "
+        "off by default, so load tests measure the service",
     )
     run.set_defaults(command=serve)
 

@@ -11,6 +11,8 @@ import logging
 import multiprocessing
 import os
 import pickle
+import queue
+import signal
 import sys
 import threading
 import time
@@ -18,10 +20,9 @@ import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, cast
 
 from .template import ACCOUNT_ID, REGION, Function, Template
 
@@ -214,14 +215,24 @@ def _unlink_from_parent(name: str, module: ModuleType) -> None:
         delattr(sys.modules[parent], child)
 
 
+class FunctionTimeout(Exception):
+    """The function ran past its Timeout: Lambda stops it, and its container with it."""
+
+
+# Lambda's init phase is not part of the function's Timeout; this only keeps a hung import from
+# holding a request forever.
+INIT_LIMIT_SECONDS = 120.0
+
+
 class Containers:
     """The functions' concurrent invocations, each in a container of its own, as Lambda runs them.
 
     A container is a worker process that imports the functions once and then runs one
     invocation at a time. Processes, not threads: a function's module state must never be shared
     by two invocations at once (the Powertools resolver keeps the current event in a class
-    attribute that every resolver of a process shares), and a crashing function must not take
-    the gateway with it.
+    attribute that every resolver of a process shares), a crashing function must not take the
+    gateway with it, and a function that runs past its ``Timeout`` must be stopped: its container
+    is killed, and the next invocation starts a fresh one (a cold start), as in Lambda.
     """
 
     def __init__(
@@ -231,32 +242,140 @@ class Containers:
         size: int = DEFAULT_CONTAINERS,
         aws_endpoint: str | None = None,
     ) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=size,
-            # spawn, not fork: the gateway process runs threads (HTTP server, embedded DynamoDB).
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_container,
-            initargs=(template, dynamodb_endpoint, aws_endpoint),
-        )
+        self._template = template
+        self._arguments = (template, dynamodb_endpoint, aws_endpoint)
+        # spawn, not fork: the gateway process runs threads (HTTP server, embedded DynamoDB).
+        self._context = multiprocessing.get_context("spawn")
+        # A slot holds an idle container, or None where one is still to be started. Last in, first
+        # out: a warm container is reused before another is started, as Lambda reuses them.
+        self._slots: queue.LifoQueue[_Container | None] = queue.LifoQueue()
+        for _ in range(size):
+            self._slots.put(None)
+        self._started: list[_Container] = []
+        self._lock = threading.Lock()
 
     def warm(self) -> None:
         """Start the first container and import every function in it, so the first request is
         not the one that waits."""
-        self._pool.submit(_load_all).result()
+        container = self._take()
+        try:
+            container.call(("load_all", "", None), INIT_LIMIT_SECONDS)
+        finally:
+            self._slots.put(container if container.alive else None)
 
     def invoke(self, logical_id: str, event: Any) -> Any:
-        return self._pool.submit(_invoke_in_container, logical_id, event).result()
+        function = self._template.functions.get(logical_id)
+        if function is None:
+            raise FunctionLoadError(f"no function {logical_id} in template.yaml")
+        container = self._take()
+        try:
+            return container.call(("invoke", logical_id, event), function.timeout_seconds)
+        finally:
+            self._slots.put(container if container.alive else None)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            containers, self._started = self._started, []
+        for container in containers:
+            container.stop()
+
+    def _take(self) -> _Container:
+        container = self._slots.get()
+        if container is not None:
+            return container
+        try:
+            started = _Container.start(self._context, self._arguments)
+        except BaseException:
+            self._slots.put(None)
+            raise
+        with self._lock:
+            self._started.append(started)
+        return started
+
+
+class _Container:
+    """One worker process and the pipe to it."""
+
+    def __init__(self, process: Any, connection: Any) -> None:
+        self._process = process
+        self._connection = connection
+
+    @classmethod
+    def start(cls, context: Any, arguments: tuple[Any, ...]) -> _Container:
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_container_main, args=(theirs, *arguments), daemon=True)
+        process.start()
+        theirs.close()
+        return cls(process, ours)
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._process.is_alive())
+
+    def call(self, request: tuple[str, str, Any], timeout_seconds: float) -> Any:
+        """The result of one request; the clock of ``timeout_seconds`` starts once the container
+        has loaded the function (Lambda's init phase is not part of the Timeout)."""
+        _, logical_id, _ = request
+        self._connection.send(request)
+        reply = self._receive(INIT_LIMIT_SECONDS, f"{logical_id or 'the functions'} did not load")
+        if reply[0] == "started":
+            reply = self._receive(timeout_seconds, f"{logical_id}: Task timed out after {timeout_seconds:.2f} seconds")
+        status, value = reply
+        if status == "error":
+            raise value
+        return value
+
+    def _receive(self, timeout_seconds: float, timed_out: str) -> tuple[str, Any]:
+        try:
+            if self._connection.poll(timeout_seconds):
+                return cast(tuple[str, Any], self._connection.recv())
+        except (EOFError, OSError):
+            self.stop()
+            raise FunctionError("the function's container exited") from None
+        log.error("%s: its container is stopped", timed_out)
+        self.stop()
+        raise FunctionTimeout(timed_out)
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            with contextlib.suppress(OSError, ValueError):
+                self._connection.send(None)
+            self._process.join(timeout=2)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=5)
+        self._connection.close()
 
 
 _container: FunctionRuntime | None = None
 
 
-def _start_container(template: Template, dynamodb_endpoint: str, aws_endpoint: str | None) -> None:
+def _container_main(connection: Any, template: Template, dynamodb_endpoint: str, aws_endpoint: str | None) -> None:
+    """A container's life: requests from the gateway process, one at a time, until told to stop."""
     global _container
+    # serve stops its containers itself; a Ctrl-C in the terminal must not kill them mid-request.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _container = FunctionRuntime(template, dynamodb_endpoint, aws_endpoint)
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        kind, logical_id, event = request
+        try:
+            if kind == "load_all":
+                _load_all()
+                connection.send(("result", None))
+                continue
+            _container.load(logical_id)
+            connection.send(("started", None))
+            connection.send(("result", _container.invoke(logical_id, event)))
+        except BaseException as error:
+            # The gateway answers 500; the traceback belongs in this container's log (stderr).
+            traceback.print_exc(file=sys.stderr)
+            connection.send(("error", _transportable(error)))
 
 
 def _load_all() -> None:
@@ -266,20 +385,14 @@ def _load_all() -> None:
             _container.load(logical_id)
 
 
-def _invoke_in_container(logical_id: str, event: Any) -> Any:
-    assert _container is not None
+def _transportable(error: BaseException) -> BaseException:
     try:
-        return _container.invoke(logical_id, event)
-    except BaseException as error:
-        # The gateway answers 500; the traceback belongs in this container's log (stderr).
-        traceback.print_exc(file=sys.stderr)
-        try:
-            pickle.dumps(error)
-        except Exception:
-            # The error travels back to the caller pickled; one that cannot be (Powertools'
-            # BatchProcessingError holds tracebacks) would arrive as a pickling error instead.
-            raise FunctionError(f"{type(error).__name__}: {error}") from None
-        raise
+        pickle.dumps(error)
+    except Exception:
+        # The error travels back pickled; one that cannot be (Powertools' BatchProcessingError
+        # holds tracebacks) would arrive as a pickling error instead.
+        return FunctionError(f"{type(error).__name__}: {error}")
+    return error
 
 
 class _WithoutMetricDocuments(io.TextIOBase):

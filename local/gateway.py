@@ -1,17 +1,25 @@
 """API Gateway (HTTP API) in front of the functions: the template's routes, its JWT authorizer and
-scopes, payload format 2.0 events, and the handlers' results turned back into HTTP responses."""
+scopes, payload format 2.0 events, and the handlers' results turned back into HTTP responses.
+
+It fails the way API Gateway fails, so that what passes locally passes behind AWS: the
+authorizer's own 401 and 403 bodies, the quotas of an HTTP API, the integration timeout, the
+stage's throttling (with ``serve --throttle``), CORS preflights for any path. Where AWS documents a
+limit but not the answer, the answer chosen is named in ``FIDELITY_NOTES`` and the README.
+"""
 
 from __future__ import annotations
 
 import base64
-import fnmatch
+import contextlib
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -20,20 +28,39 @@ from werkzeug.wrappers import Request, Response
 
 from .docs import docs_response, is_docs_path
 from .functions import Invoker
-from .template import ACCOUNT_ID, Cors, Route
+from .template import ACCOUNT_ID, Cors, Route, Throttling
 from .tokens import ALGORITHM, DEFAULT_SCOPES, ISSUER, InvalidToken, SigningKey, scopes_of, verify
 
 log = logging.getLogger("approvals_local")
 
 API_ID = "local"
-MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's limit; the functions enforce their own
+# Quotas of an HTTP API (http-api-quotas); the functions enforce their own, smaller, limits.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10240  # the request line plus the header values
+MAX_LAMBDA_EVENT_BYTES = 6 * 1024 * 1024  # Lambda's limit on a synchronous invocation's payload
+INTEGRATION_TIMEOUT_SECONDS = 30.0  # "Maximum integration timeout": then 503, the function runs on
 
-UNAUTHORIZED = {
-    "fault": {"faultstring": "Invalid access token", "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}
-}
+# The bodies API Gateway answers itself; an HTTP API cannot change them.
+UNAUTHORIZED = {"message": "Unauthorized"}
+FORBIDDEN = {"message": "Forbidden"}
 NOT_FOUND = {"message": "Not Found"}
 INTERNAL_ERROR = {"message": "Internal Server Error"}
+SERVICE_UNAVAILABLE = {"message": "Service Unavailable"}
 TOO_LARGE = {"message": "Request Entity Too Large"}
+HEADERS_TOO_LARGE = {"message": "Request Header Fields Too Large"}
+TOO_MANY_REQUESTS = {"message": "Too Many Requests"}
+
+# Payload format 2.0 passes these bodies as text; any other (no Content-Type, form encoding,
+# octet-stream, ...) arrives base64-encoded with isBase64Encoded.
+TEXT_MEDIA_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
+TEXT_MEDIA_SUFFIXES = ("+json", "+xml")
+
+# What local mode answers where AWS documents a limit but not the response (also in the README).
+FIDELITY_NOTES = (
+    'request line and headers over 10240 bytes: 431 {"message":"Request Header Fields Too Large"} '
+    "(AWS documents the quota, not the answer)",
+    'a Lambda event over 6 MB: 413 {"message":"Request Entity Too Large"} (AWS documents the quota, not the answer)',
+)
 
 
 class _Response(Response):
@@ -72,13 +99,45 @@ class _CompiledRoute:
         return {name: unquote(found.group(f"p{index}")) for index, name in enumerate(self.names)}
 
 
+class Throttle:
+    """The stage's throttling: a token bucket per route (http-api-throttling), refilled at the
+    route's rate up to its burst; an empty bucket is 429."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # route key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def allow(self, route_key: str, limits: Throttling) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._buckets.get(route_key, (float(limits.burst_limit), now))
+            tokens = min(float(limits.burst_limit), tokens + (now - then) * limits.rate_limit)
+            allowed = tokens >= 1
+            self._buckets[route_key] = (tokens - 1 if allowed else tokens, now)
+            return allowed
+
+
+@dataclass
+class GatewaySettings:
+    """What ``serve`` can change; the defaults are API Gateway's."""
+
+    throttling: bool = False  # off unless asked for: see the README
+    integration_timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
+    throttle: Throttle = field(default_factory=Throttle)
+
+
 class Gateway:
     """The WSGI application ``serve`` runs."""
 
-    def __init__(self, routes: Iterable[Route], runtime: Invoker, key: SigningKey) -> None:
+    def __init__(
+        self, routes: Iterable[Route], runtime: Invoker, key: SigningKey, settings: GatewaySettings | None = None
+    ) -> None:
         self._routes = [_CompiledRoute.of(route) for route in routes]
         self._runtime = runtime
         self._key = key
+        self._settings = settings or GatewaySettings()
+        # An HTTP API has one CorsConfiguration, for every path (http-api-cors).
+        self._cors = next((c.route.cors for c in self._routes if c.route.cors), None)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         started = time.perf_counter()
@@ -104,7 +163,8 @@ class Gateway:
             return _json(200, _discovery(request.host_url.rstrip("/"))), ""
         if request.method == "GET" and is_docs_path(raw_path):
             return docs_response(raw_path), ""
-        cors = next((c.route.cors for c in self._routes if c.route.cors and c.match(raw_path) is not None), None)
+        cors = self._cors
+        # API Gateway answers a preflight for any path, with or without a route (http-api-cors).
         if cors is not None and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             return _preflight(cors, request), "CORS preflight"
         response, note = self._call(request, raw_path)
@@ -116,36 +176,66 @@ class Gateway:
         # Read the body whatever the answer: a connection closed on an unread body can reach the
         # client as a reset instead of the response.
         body = request.stream.read(MAX_PAYLOAD_BYTES + 1)
+        # The quotas are checked before the route, its throttling and its authorizer.
+        if _request_line_and_headers_size(request) > MAX_REQUEST_LINE_AND_HEADERS_BYTES:
+            return _json(431, HEADERS_TOO_LARGE), "request line and headers over 10240 bytes"
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return _json(413, TOO_LARGE), "payload over 10 MB"
         found = self._route(request.method, raw_path)
         if found is None:
             return _json(404, NOT_FOUND), ""
         route, path_parameters = found
+        limits = route.throttling if self._settings.throttling else None
+        if limits is not None and not self._settings.throttle.allow(route.route_key, limits):
+            return _json(429, TOO_MANY_REQUESTS), "throttled"
         claims: dict[str, Any] = {}
-        matched_scopes: list[str] | None = None
+        token_scopes: list[str] | None = None
         if route.authorized:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                return _json(401, UNAUTHORIZED, {"WWW-Authenticate": "Bearer"}), "no bearer token"
             try:
-                claims = verify(self._key, token.strip())
+                claims = verify(self._key, _token(request))
             except InvalidToken as error:
-                return _json(401, UNAUTHORIZED, {"WWW-Authenticate": 'Bearer error="invalid_token"'}), str(error)
+                challenge = f'Bearer scope="" error="invalid_token" error_description="{error}"'
+                return _json(401, UNAUTHORIZED, {"www-authenticate": challenge}), str(error)
             if route.scopes:
-                matched_scopes = [scope for scope in scopes_of(claims) if scope in route.scopes]
-                if not matched_scopes:
-                    message = f"The access token lacks the scope {' or '.join(sorted(route.scopes))}"
-                    return _json(403, {"code": 403, "status": "Forbidden", "message": message}), "scope"
-        if len(body) > MAX_PAYLOAD_BYTES:
-            return _json(413, TOO_LARGE), ""
+                # The route's scopes: any one of them (http-api-jwt-authorizer); the event then
+                # carries the token's scopes, and null on routes without scopes.
+                token_scopes = scopes_of(claims)
+                if not set(token_scopes) & set(route.scopes):
+                    return _json(403, FORBIDDEN), "scope"
         # API Gateway routes on the path as sent but hands the function its decoded form: an
         # encoded "/" inside an id becomes a real one there (Powertools routes on rawPath).
-        event = build_event(request, route, unquote(raw_path), path_parameters, claims, matched_scopes, body)
+        event = build_event(request, route, unquote(raw_path), path_parameters, claims, token_scopes, body)
+        if len(json.dumps(event, separators=(",", ":")).encode()) > MAX_LAMBDA_EVENT_BYTES:
+            return _json(413, TOO_LARGE), "Lambda event over 6 MB"
         try:
-            return http_response(self._runtime.invoke(route.function, event)), ""
+            result = self._invoke(route.function, event)
+        except TimeoutError:
+            # The integration gives up; the function runs on to its own timeout, as in AWS.
+            log.warning("%s did not answer within %.0f s", route.function, self._settings.integration_timeout_seconds)
+            return _json(503, SERVICE_UNAVAILABLE), "integration timeout"
         except Exception:
-            # As API Gateway does when a function fails: a bare 500, the traceback in the logs only.
+            # As API Gateway does when a function fails or times out: a bare 500, the traceback
+            # in the logs only.
             log.exception("%s failed on %s %s", route.function, request.method, request.path)
             return _json(500, INTERNAL_ERROR), "function error"
+        try:
+            return http_response(result), ""
+        except Exception:
+            log.exception("%s returned a response API Gateway cannot use", route.function)
+            return _json(500, INTERNAL_ERROR), "function error"
+
+    def _invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """The function's result, or TimeoutError once the integration timeout has passed."""
+        outcome: Future[Any] = Future()
+
+        def run() -> None:
+            try:
+                outcome.set_result(self._runtime.invoke(function, event))
+            except BaseException as error:  # handed over to the request's thread
+                outcome.set_exception(error)
+
+        threading.Thread(target=run, name=f"invoke-{function}", daemon=True).start()
+        return outcome.result(timeout=self._settings.integration_timeout_seconds)
 
     def _route(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         candidates = []
@@ -159,6 +249,25 @@ class Gateway:
             return None
         _, _, route, parameters = min(candidates, key=lambda candidate: candidate[:2])
         return route, parameters
+
+
+def _token(request: Request) -> str:
+    """The identity source, $request.header.Authorization: the token alone, or the token after
+    ``Bearer `` (http-api-jwt-authorizer)."""
+    value = request.headers.get("Authorization", "").strip()
+    if not value:
+        raise InvalidToken("the token is missing")
+    scheme, _, rest = value.partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" else value
+
+
+def _request_line_and_headers_size(request: Request) -> int:
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+    line = f"{request.method} {target} {environ.get('SERVER_PROTOCOL', 'HTTP/1.1')}"
+    return len(line.encode("latin-1", "replace")) + sum(
+        len(value.encode("latin-1", "replace")) for _, value in request.headers.items()
+    )
 
 
 # --------------------------------------------------------------------------- the event
@@ -223,11 +332,20 @@ def build_event(
     event["requestContext"] = context
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
-    try:
-        event["body"], event["isBase64Encoded"] = (body.decode("utf-8") if body else None), False
-    except UnicodeDecodeError:
+    event["body"], event["isBase64Encoded"] = None, False
+    if body and _is_text(headers.get("content-type")):
+        with contextlib.suppress(UnicodeDecodeError):  # text that is not UTF-8 goes as binary
+            event["body"] = body.decode("utf-8")
+    if body and event["body"] is None:
         event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode("ascii"), True
     return event
+
+
+def _is_text(content_type: str | None) -> bool:
+    """Whether payload format 2.0 passes a body of this Content-Type as text: text, JSON, XML and
+    JavaScript do; everything else, a missing Content-Type included, is base64."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type.startswith("text/") or media_type in TEXT_MEDIA_TYPES or media_type.endswith(TEXT_MEDIA_SUFFIXES)
 
 
 def _claim_text(value: Any) -> str:
@@ -267,9 +385,24 @@ def _allowed_origin(cors: Cors, request: Request) -> str | None:
     for allowed in cors.allow_origins:
         if allowed == "*":
             return origin if cors.allow_credentials else "*"
-        if fnmatch.fnmatchcase(origin, allowed):  # https://*.example.com is allowed
+        if origin_allowed(origin, allowed):
             return origin
     return None
+
+
+def origin_allowed(origin: str, allowed: str) -> bool:
+    """The patterns http-api-cors documents: an origin, or ``https://*`` / ``http://*`` for any
+    origin of that scheme. Any other ``*`` is taken literally (see ``undocumented_origins``)."""
+    if allowed.endswith("://*"):
+        return origin.lower().startswith(allowed[:-1].lower()) and len(origin) > len(allowed) - 1
+    return origin.lower() == allowed.lower()
+
+
+def undocumented_origins(cors: Cors | None) -> list[str]:
+    """AllowOrigins entries with a wildcard AWS does not document, such as ``https://*.example.com``."""
+    if cors is None:
+        return []
+    return [entry for entry in cors.allow_origins if "*" in entry and entry != "*" and not entry.endswith("://*")]
 
 
 def _add_cors(response: Response, cors: Cors, request: Request) -> None:

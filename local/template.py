@@ -82,6 +82,14 @@ class Cors:
 
 
 @dataclass(frozen=True)
+class Throttling:
+    """A route's throttling: the stage's DefaultRouteSettings, or its RouteSettings entry."""
+
+    rate_limit: float  # ThrottlingRateLimit: requests per second, steady state
+    burst_limit: int  # ThrottlingBurstLimit: the token bucket's size
+
+
+@dataclass(frozen=True)
 class Route:
     method: str  # upper case; ANY matches every method
     path: str  # a path template: /approval/{tenant}/approvals/{approvalId}
@@ -89,6 +97,7 @@ class Route:
     authorized: bool  # behind the JWT authorizer
     scopes: tuple[str, ...] = ()  # the route's AuthorizationScopes: any one of them suffices
     cors: Cors | None = None  # its API's
+    throttling: Throttling | None = None  # its stage's, for this route
 
     @property
     def route_key(self) -> str:
@@ -333,7 +342,25 @@ class _Reader:
             authorized=authorized,
             scopes=tuple(str(scope) for scope in scopes or ()) if authorized else (),
             cors=self._cors(api.get("CorsConfiguration"), f"{function}.{event_name}"),
+            throttling=self._throttling(api, f"{method.upper()} {path}", f"{function}.{event_name}"),
         )
+
+    def _throttling(self, api: dict[str, Any], route_key: str, where: str) -> Throttling | None:
+        """DefaultRouteSettings, overridden per route key by RouteSettings, as a stage applies them."""
+        settings = {
+            **(api.get("DefaultRouteSettings") or {}),
+            **((api.get("RouteSettings") or {}).get(route_key) or {}),
+        }
+        rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+        if rate is None and burst is None:
+            return None
+        try:
+            return Throttling(
+                rate_limit=float(self.resolve(rate if rate is not None else "inf", f"{where}: ThrottlingRateLimit")),
+                burst_limit=int(self.resolve(burst if burst is not None else 2**31, f"{where}: ThrottlingBurstLimit")),
+            )
+        except ValueError:
+            raise TemplateError(f"{where}: ThrottlingRateLimit and ThrottlingBurstLimit must be numbers") from None
 
     def _api(self, api_id: Any) -> dict[str, Any]:
         """The properties of the HttpApi a route belongs to."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,8 @@ from .state import write_private
 ISSUER = "http://approvals-local"
 AUDIENCE = "approvals-local"
 ALGORITHM = "RS256"
+# API Gateway's JWT authorizer accepts only RSA-based algorithms (http-api-jwt-authorizer).
+RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 DEFAULT_SCOPES = (
     "approval.approval_read_own",
     "approval.approval_read",
@@ -34,7 +37,8 @@ KEY_FILE = "signing-key.pem"
 
 
 class InvalidToken(Exception):
-    pass
+    """Why the authorizer refuses a token, in the words of API Gateway's ``www-authenticate``
+    ``error_description`` (the audience one is documented in http-api-troubleshooting-jwt)."""
 
 
 @dataclass(frozen=True)
@@ -114,33 +118,57 @@ def mint(
 
 
 def verify(key: SigningKey, token: str, *, issuer: str = ISSUER, audience: str = AUDIENCE) -> dict[str, Any]:
-    """The token's claims, if API Gateway's JWT authorizer would accept it; else InvalidToken."""
+    """The token's claims, if API Gateway's JWT authorizer would accept it; else InvalidToken.
+
+    The checks of http-api-jwt-authorizer: the signature (RSA algorithms only) with the key the
+    header's kid names, then iss, aud (or client_id when there is no aud), exp, nbf and iat. The
+    subject is not the authorizer's business: a token without sub reaches the function.
+    """
     try:
-        if jwt.get_unverified_header(token).get("kid") != key.kid:
-            raise InvalidToken("unknown signing key")
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise InvalidToken("the token is malformed") from None
+    if header.get("alg") not in RSA_ALGORITHMS:
+        # Only word characters of the client's text go into the www-authenticate header.
+        algorithm = re.sub(r"[^\w-]", "", str(header.get("alg")))[:20]
+        raise InvalidToken(f"the token's signing algorithm {algorithm} is not supported")
+    if header.get("kid") != key.kid:
+        raise InvalidToken("the token's signing key is unknown")
+    try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key.public_key,
-            # Only RS256: "none" and HS256 signed with the public key as secret are refused.
-            algorithms=[ALGORITHM],
+            algorithms=list(RSA_ALGORITHMS),
             issuer=issuer,
-            options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+            options={"require": ["exp", "iss"], "verify_aud": False},
         )
-    except (jwt.PyJWTError, ValueError, TypeError) as error:
-        raise InvalidToken(str(error)) from None
-    # As API Gateway's JWT authorizer: aud when the token has one, else client_id (Cognito
-    # access tokens name the app client in client_id and carry no aud).
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("the token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise InvalidToken("the token is not valid yet") from None
+    except jwt.InvalidIssuerError:
+        raise InvalidToken("the token does not have a valid issuer") from None
+    except jwt.MissingRequiredClaimError as error:
+        raise InvalidToken(f"the token has no {error.claim} claim") from None
+    except jwt.InvalidSignatureError:
+        raise InvalidToken("the token's signature is invalid") from None
+    except (jwt.PyJWTError, ValueError, TypeError):
+        raise InvalidToken("the token is malformed") from None
+    # aud when the token has one, else client_id (Cognito access tokens name the app client in
+    # client_id and carry no aud): http-api-troubleshooting-jwt.
     if "aud" in claims:
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if audience not in audiences:
-            raise InvalidToken("wrong audience")
+            raise InvalidToken("the token does not have a valid audience")
     elif claims.get("client_id") != audience:
-        raise InvalidToken("wrong audience")
+        raise InvalidToken("the token does not have a valid audience")
     return claims
 
 
 def scopes_of(claims: Mapping[str, Any]) -> list[str]:
-    scope = claims.get("scope")
+    """The token's scopes, from ``scope`` or, without it, ``scp`` (http-api-jwt-authorizer);
+    space-separated text or a list."""
+    scope = claims["scope"] if "scope" in claims else claims.get("scp")
     if isinstance(scope, list):
         return [str(entry) for entry in scope]
     return str(scope).split() if isinstance(scope, str) else []

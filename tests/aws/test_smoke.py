@@ -46,9 +46,16 @@ def test_event_bus_exists(stack: Stack, events: Any) -> None:
 
 
 # --------------------------------------------------------------------------- the gateway
-def test_requests_without_a_valid_token_are_401(api: Api) -> None:
-    assert api.call("GET", "/approval/smoketenant/approvals").status_code == 401
-    assert api.call("GET", "/approval/smoketenant/approvals", token="not.a.token").status_code == 401
+def test_requests_without_a_valid_token_are_401_with_the_authorizers_own_body(api: Api) -> None:
+    """What local mode answers too (tests/e2e/test_gateway_fidelity_jwt_authorizer_errors.py): the
+    JWT authorizer's body, which an HTTP API cannot change, and its challenge
+    (http-api-troubleshooting-jwt)."""
+    for token in (None, "not.a.token"):
+        response = api.call("GET", "/approval/smoketenant/approvals", token=token)
+        assert response.status_code == 401, response.text
+        assert response.json() == {"message": "Unauthorized"}, response.text
+    challenge = response.headers.get("www-authenticate", "")
+    assert challenge.startswith('Bearer scope="" error="invalid_token" error_description="'), dict(response.headers)
 
 
 def test_cors_preflight_is_answered_by_the_gateway(api: Api, stack: Stack) -> None:
@@ -71,6 +78,15 @@ def test_cors_preflight_is_answered_by_the_gateway(api: Api, stack: Stack) -> No
     configured = {name.lower() for name in stack.parameters.get("CorsAllowHeaders", ",".join(requested)).split(",")}
     allowed = response.headers.get("access-control-allow-headers", "")
     assert set(requested) & configured <= {name.strip().lower() for name in allowed.split(",")}, dict(response.headers)
+
+
+def test_cors_preflight_is_answered_for_a_path_without_a_route(api: Api, stack: Stack) -> None:
+    """http-api-cors: the gateway answers preflights for any path; local mode does the same."""
+    allowed = stack.parameters.get("CorsAllowOrigin") or "*"
+    origin = "https://shop.example.com" if allowed == "*" else allowed
+    response = api.call("OPTIONS", "/no/such/route", headers={"Origin": origin, "Access-Control-Request-Method": "GET"})
+    assert response.status_code in (200, 204), response.text
+    assert response.headers.get("access-control-allow-origin") in (origin, "*"), dict(response.headers)
 
 
 # --------------------------------------------------------------------------- with a customer's token
@@ -103,6 +119,8 @@ def test_another_tenants_path_is_403(api: Api, tenant: str, requester_token: str
     other = "zz" + uuid.uuid4().hex[:10] if tenant.startswith("a") else "aa" + uuid.uuid4().hex[:10]
     response = api.call("GET", f"/approval/{other}/approvals", requester_token)
     assert response.status_code == 403, response.text
+    # The service's own 403, not the authorizer's {"message":"Forbidden"}.
+    assert (response.json()["code"], response.json()["status"]) == (403, "Forbidden"), response.text
 
 
 # --------------------------------------------------------------------------- the one flow that writes

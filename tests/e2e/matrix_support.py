@@ -25,9 +25,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from approvals_local.tokens import AUDIENCE, DEFAULT_SCOPES, ISSUER, SigningKey
 from tests.e2e.support import Api, Mint, Serve, create_body, run_cli
 
-INVALID_ACCESS_TOKEN = {
-    "fault": {"faultstring": "Invalid access token", "detail": {"errorcode": "oauth.v2.InvalidAccessToken"}}
-}
+# What AWS answers: API Gateway's JWT authorizer refuses a token with its own bodies, which an HTTP
+# API cannot change (http-api-troubleshooting-jwt, http-api-jwt-authorizer); the service answers a
+# token the authorizer let through but that names no customer alike.
+INVALID_ACCESS_TOKEN = {"message": "Unauthorized"}
+GATEWAY_FORBIDDEN = {"message": "Forbidden"}
+INVALID_TOKEN_CHALLENGE = 'Bearer scope="" error="invalid_token" error_description="'
 GATEWAY_NOT_FOUND = {"message": "Not Found"}
 
 # --------------------------------------------------------------------------- the seed
@@ -236,7 +239,8 @@ class Expect:
 
 
 UNAUTHORIZED = Expect(401, "invalid access token")
-FORBIDDEN = Expect(403, "forbidden")
+SCOPE_MISSING = Expect(403, "gateway forbidden")  # the authorizer: no scope of the route
+FORBIDDEN = Expect(403, "forbidden")  # the service: a token for another tenant
 CREATED = Expect(201, "created")
 NO_CONTENT = Expect(204, "no content")
 THE_APPROVAL = Expect(200, "the approval")
@@ -266,6 +270,9 @@ def check(response: requests.Response, expect: Expect, *, caller: str, approval_
     body = response.json()
     if expect.kind == "invalid access token":
         assert body == INVALID_ACCESS_TOKEN, text
+        assert response.headers["www-authenticate"].startswith(INVALID_TOKEN_CHALLENGE), response.headers
+    elif expect.kind == "gateway forbidden":
+        assert body == GATEWAY_FORBIDDEN, text
     elif expect.kind in ("forbidden", "refused"):
         assert body["code"] == expect.status, text
         assert body["status"] == HTTPStatus(expect.status).phrase, text

@@ -1,6 +1,7 @@
 """The authorization matrix (issue #5): every route of template.yaml against every kind of
 credential and every kind of customer, each cell asserting the exact answer docs/api.md
-prescribes; and nothing outside the table answers.
+prescribes, and where API Gateway answers for itself (its JWT authorizer's 401 and 403) what AWS
+answers; and nothing outside the table answers.
 
 Three tables, one test per cell:
 
@@ -50,6 +51,7 @@ from tests.e2e.matrix_support import (
     INVALID_ACCESS_TOKEN,
     LISTED,
     NO_CONTENT,
+    SCOPE_MISSING,
     THE_APPROVAL,
     UNAUTHORIZED,
     UNLISTED,
@@ -182,6 +184,12 @@ def signed_without(claim: str) -> Callable[[SigningKey, dict[str, Any]], str]:
     return lambda key, payload: signed(key, {name: value for name, value in payload.items() if name != claim})
 
 
+def signed_with_scp(key: SigningKey, payload: dict[str, Any]) -> str:
+    """The scopes in scp, as a list, and no scope claim (http-api-jwt-authorizer: "scope or scp")."""
+    scopes = str(payload.pop("scope")).split()
+    return signed(key, {**payload, "scp": scopes})
+
+
 def not_yet_valid(world: World) -> dict[str, Any]:
     now = int(time.time())
     return claims(world.tenant, "req", iat=now, nbf=now + 3600, exp=now + 7200)
@@ -215,14 +223,18 @@ class Credential:
 
 # Columns: create, list, get, patch_comment, delete, permitted, search (CREDENTIAL_OPERATIONS).
 SUCCESS = (CREATED, LISTED, THE_APPROVAL, NO_CONTENT, NO_CONTENT, PENDING_ANSWER, EVERY_APPROVER)
-READS_ONLY = (FORBIDDEN, LISTED, THE_APPROVAL, FORBIDDEN, FORBIDDEN, PENDING_ANSWER, EVERY_APPROVER)
-WRITES_ONLY = (CREATED, FORBIDDEN, FORBIDDEN, NO_CONTENT, NO_CONTENT, FORBIDDEN, FORBIDDEN)
+READS_ONLY = (SCOPE_MISSING, LISTED, THE_APPROVAL, SCOPE_MISSING, SCOPE_MISSING, PENDING_ANSWER, EVERY_APPROVER)
+WRITES_ONLY = (CREATED, SCOPE_MISSING, SCOPE_MISSING, NO_CONTENT, NO_CONTENT, SCOPE_MISSING, SCOPE_MISSING)
 REJECTED = (UNAUTHORIZED,) * 7
+SCOPE_MISSING_EVERYWHERE = (SCOPE_MISSING,) * 7
 FORBIDDEN_EVERYWHERE = (FORBIDDEN,) * 7
 BAD_TENANT = (VALIDATION,) * 7
 
 CREDENTIALS = (
     Credential("valid_token", minted(), SUCCESS),
+    # API Gateway's authorizer takes the token with or without "Bearer ", and scopes from scp too.
+    Credential("no_bearer_prefix", lambda key, world: world.mint("req", world.tenant), SUCCESS),
+    Credential("scopes_in_scp", crafted(signed_with_scp), SUCCESS),
     # 401: the authorizer refuses the token (contract: missing, malformed, expired, wrongly signed)
     Credential("no_token", lambda key, world: None, REJECTED),
     Credential("basic_scheme", lambda key, world: "Basic cmVxOnNlY3JldA==", REJECTED),
@@ -242,16 +254,19 @@ CREDENTIALS = (
     Credential("wrong_audience", minted(audience="another-client"), REJECTED),
     # API Gateway checks client_id only when there is no aud: an aud naming another client loses.
     Credential("foreign_aud_our_client_id", crafted(signed, aud="another-client"), REJECTED),
+    # http-api-jwt-authorizer: "iat - Must be before the current time in UTC".
     Credential("issued_in_the_future", bearer(lambda key, world: signed(key, issued_in_the_future(world))), REJECTED),
     Credential("unknown_kid", bearer(lambda key, world: signed_with_kid(key, "not-our-key", world)), REJECTED),
     Credential("no_expiry", crafted(signed_without("exp")), REJECTED),
-    Credential("empty_subject", crafted(signed, sub=""), REJECTED),  # passes the authorizer; the handler refuses
+    # These pass the authorizer (it does not check sub); the handler refuses them alike.
+    Credential("empty_subject", crafted(signed, sub=""), REJECTED),
+    Credential("no_subject", crafted(signed_without("sub")), REJECTED),
     # 403: a valid token without a route's scope, or not for the path's tenant
-    Credential("unrelated_scope", minted(scopes=["customer.customer_read_own"]), FORBIDDEN_EVERYWHERE),
+    Credential("unrelated_scope", minted(scopes=["customer.customer_read_own"]), SCOPE_MISSING_EVERYWHERE),
     Credential(
         "lookalike_scopes",
         minted(scopes=["approval.approval_read_own_x", "approval.approval_manage_all", "APPROVAL.APPROVAL_READ"]),
-        FORBIDDEN_EVERYWHERE,
+        SCOPE_MISSING_EVERYWHERE,
     ),
     Credential("token_of_another_tenant", bearer(lambda _, world: world.mint("req", world.twin)), FORBIDDEN_EVERYWHERE),
     Credential("no_tenant_claim", crafted(signed_without("tenant")), FORBIDDEN_EVERYWHERE),
@@ -266,7 +281,7 @@ CREDENTIALS = (
     Credential(
         "unrelated_scope_on_malformed_path_tenant",
         minted(scopes=["customer.customer_read_own"]),
-        FORBIDDEN_EVERYWHERE,
+        SCOPE_MISSING_EVERYWHERE,
         path_tenant=malformed_tenant,
     ),
     Credential(

@@ -54,7 +54,6 @@ DOCUMENT_ONLY = {
     "PatchRequest",
     "Error",
     "ErrorDetail",
-    "OAuthFault",
     "GatewayMessage",
     "NotFound",
     "DirectoryWrite",

@@ -242,15 +242,13 @@ def test_either_scope_of_the_pair_grants_access(invoke: Invoke) -> None:
     assert response["statusCode"] == 201
 
 
-def test_missing_subject_is_401_with_the_oauth_fault_body(invoke: Invoke) -> None:
+def test_missing_subject_is_401_as_api_gateway_answers_it(invoke: Invoke) -> None:
+    # API Gateway's JWT authorizer does not require sub; the function refuses such a token with
+    # the authorizer's own 401 (http-api-troubleshooting-jwt), so clients see one kind of 401.
     response = invoke("GetApprovalFunction", approval_id="x", claims={"sub": None})
     assert response["statusCode"] == 401
-    assert response["json"] == {
-        "fault": {
-            "faultstring": "Invalid access token",
-            "detail": {"errorcode": "oauth.v2.InvalidAccessToken"},
-        }
-    }
+    assert response["json"] == {"message": "Unauthorized"}
+    assert "the token has no subject" in response["headers"]["www-authenticate"]
 
 
 def test_scope_is_checked_before_body_size_and_tenant(invoke: Invoke) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Any
 
@@ -55,10 +56,14 @@ def test_error_body_has_code_status_message_and_error_code() -> None:
     )
 
 
-def test_401_body_is_the_oauth_fault() -> None:
-    response = error_response(InvalidAccessToken())
-    assert response.body == (
-        '{"fault":{"faultstring":"Invalid access token","detail":{"errorcode":"oauth.v2.InvalidAccessToken"}}}'
+def test_401_body_is_api_gateways() -> None:
+    """The contract yields to API Gateway's JWT authorizer (http-api-troubleshooting-jwt): a token
+    it let through but the service cannot use is answered with the authorizer's own 401."""
+    response = error_response(InvalidAccessToken("the token has no subject"))
+    assert response.status_code == 401
+    assert response.body == '{"message":"Unauthorized"}'
+    assert response.headers["www-authenticate"] == (
+        'Bearer scope="" error="invalid_token" error_description="the token has no subject"'
     )
 
 
@@ -90,3 +95,23 @@ def test_claim_names_are_configuration() -> None:
     }
     caller = authorize(event(claims), settings, "acme", MANAGE_SCOPES)
     assert (caller.tenant, caller.groups) == ("acme", frozenset({"B2B_REQUESTER"}))
+
+
+def test_scopes_may_come_from_scp_as_api_gateway_reads_them() -> None:
+    # http-api-jwt-authorizer: "scope or scp"; the authorizer renders a scp array as "[a b]".
+    claims = {"sub": "ann", "tenant": "acme", "scp": "[approval.approval_manage other]"}
+    assert authorize(event(claims), SETTINGS, "acme", MANAGE_SCOPES).user_id == "ann"
+
+
+def test_a_base64_encoded_body_is_parsed_as_json() -> None:
+    # API Gateway base64-encodes a body sent without a text Content-Type (a JSON body without
+    # Content-Type, say); Powertools' decoded_body undoes it.
+    body = '{"resourceType": "CART", "resourceId": "c", "action": "CHECKOUT", "approver": {"userId": "x"}}'
+    encoded = APIGatewayProxyEventV2(
+        {
+            "requestContext": {"authorizer": {"jwt": {"claims": CLAIMS}}},
+            "body": base64.b64encode(body.encode()).decode(),
+            "isBase64Encoded": True,
+        }
+    )
+    assert parse_body(encoded, CreateApprovalRequest).resourceId == "c"

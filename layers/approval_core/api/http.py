@@ -149,8 +149,9 @@ def authorize(event: APIGatewayProxyEventV2, settings: Settings, tenant: str, sc
     claims = event.request_context.authorizer.jwt_claim
     user_id = _claim_text(claims.get(settings.subject_claim))
     if not user_id:
-        raise InvalidAccessToken()
-    granted = set(_claim_list(claims.get(settings.scope_claim)))
+        raise InvalidAccessToken("the token has no subject")
+    # As API Gateway's JWT authorizer reads them: the scope claim, or scp without it.
+    granted = set(_claim_list(claims.get(settings.scope_claim, claims.get("scp"))))
     if granted.isdisjoint(scopes):
         raise Forbidden(f"The access token lacks the scope {' or '.join(sorted(scopes))}")
     if len(_body_bytes(event)) > settings.max_body_bytes:
@@ -203,9 +204,12 @@ def _body_bytes(event: APIGatewayProxyEventV2) -> bytes:
 
 def parse_json(event: APIGatewayProxyEventV2) -> Any:
     """The request body as JSON, numbers as ``Decimal``; APPROVAL-400001 when it is not JSON, not
-    UTF-8, or holds a number DynamoDB cannot store."""
+    UTF-8, or holds a number DynamoDB cannot store.
+
+    API Gateway base64-encodes every body whose Content-Type is not text, JSON, XML or JavaScript
+    (a JSON body sent without Content-Type, say): Powertools' ``decoded_body`` undoes that."""
     try:
-        raw = _body_bytes(event).decode()
+        raw = event.decoded_body or ""
     except (UnicodeDecodeError, binascii.Error):
         raise ValidationFailed("The request body is not UTF-8 text", [ErrorDetail(message="body: not UTF-8")]) from None
     if not raw:
@@ -307,16 +311,10 @@ def json_response(status: int, body: Any = None, headers: Mapping[str, str] | No
 
 def error_response(error: ApprovalError) -> Response[str]:
     if isinstance(error, InvalidAccessToken):
-        return json_response(
-            401,
-            {
-                "fault": {
-                    "faultstring": error.message,
-                    "detail": {"errorcode": "oauth.v2.InvalidAccessToken"},
-                }
-            },
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+        # A token API Gateway's JWT authorizer let through but the service cannot use (no
+        # subject): answered as the authorizer answers, so clients see one kind of 401.
+        challenge = f'Bearer scope="" error="invalid_token" error_description="{error.message}"'
+        return json_response(401, {"message": "Unauthorized"}, headers={"www-authenticate": challenge})
     body: dict[str, Any] = {
         "code": error.status,
         "status": HTTPStatus(error.status).phrase,
