@@ -20,6 +20,7 @@ from .template import QueueSource, Template
 log = logging.getLogger("approvals_local")
 
 POLL_SECONDS = 0.2
+IDLE_POLL_SECONDS = 1.0  # an empty queue is asked less and less often, up to this
 RETRY_AFTER_SECONDS = 1  # how long a failed message stays invisible before the next attempt
 MAX_MESSAGES_PER_RECEIVE = 10  # SQS's limit
 
@@ -72,6 +73,7 @@ class _Mapping:
         self._failing = False
 
     def run(self) -> None:
+        pause = self._interval
         while not self._stopped.is_set():
             try:
                 busy = self._cycle()
@@ -82,8 +84,13 @@ class _Mapping:
                 self._stopped.wait(1.0)
                 continue
             self._failing = False
-            if not busy:
-                self._stopped.wait(self._interval)
+            if busy:
+                pause = self._interval
+            else:
+                # Every receive is a request the embedded server serves one at a time, as it
+                # serves the functions' DynamoDB calls: an idle queue should not compete.
+                self._stopped.wait(pause)
+                pause = min(pause * 2, max(IDLE_POLL_SECONDS, self._interval))
 
     def _cycle(self) -> bool:
         # No long polling: the embedded server answers one request at a time, and a waiting
