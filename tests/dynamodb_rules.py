@@ -7,22 +7,36 @@ A botocore hook on the functions' DynamoDB client, before each request is built:
   ``ValidationException``, or for a transaction a ``TransactionCanceledException`` whose reason
   is ``ValidationError``;
 * rewrites every number to the form DynamoDB stores and returns (``10.10`` becomes ``10.1``,
-  ``1E+2`` becomes ``100``): DynamoDB keeps a number's value, not its written form.
+  ``1E+2`` becomes ``100``): DynamoDB keeps a number's value, not its written form;
+* answers a ``TransactWriteItems`` whose ``ClientRequestToken`` already committed with success,
+  without applying it again, as DynamoDB does for ten minutes (moto applies it again).
 
 Not installed against a real DynamoDB endpoint (DYNAMODB_TEST_ENDPOINT), which applies the rules itself.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from approval_core.adapters.item_limits import MAX_ITEM_BYTES, MAX_NESTING_DEPTH, item_size, nesting_depth
 
 REFUSALS: list[str] = []  # what the hook refused, for tests that want to know DynamoDB would have
+# Tokens of transactions that committed; a fault that loses a committed answer records its token.
+COMMITTED_TOKENS: set[str] = set()
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
 
 
 def stored_number(text: str) -> str:
@@ -97,5 +111,18 @@ def install(client: Any) -> Callable[[], None]:
             raise client.exceptions.TransactionCanceledException(response, operation)
         raise ClientError({"Error": {"Code": "ValidationException", "Message": refused[0]}}, operation)
 
-    client.meta.events.register("before-parameter-build.dynamodb", before_build)
-    return lambda: client.meta.events.unregister("before-parameter-build.dynamodb", before_build)
+    def before_send(request: Any, **_: Any) -> AWSResponse | None:
+        # Each attempt of botocore's retries is sent, and so seen, here.
+        if json.loads(request.body or b"{}").get("ClientRequestToken") not in COMMITTED_TOKENS:
+            return None
+        return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.0"}, _Body(b"{}"))
+
+    events = client.meta.events
+    events.register("before-parameter-build.dynamodb", before_build)
+    events.register("before-send.dynamodb.TransactWriteItems", before_send)
+
+    def uninstall() -> None:
+        events.unregister("before-parameter-build.dynamodb", before_build)
+        events.unregister("before-send.dynamodb.TransactWriteItems", before_send)
+
+    return uninstall

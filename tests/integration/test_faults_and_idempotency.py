@@ -4,14 +4,17 @@ And a retried create with the same Idempotency-Key creates one approval."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
+from botocore.httpsession import URLLib3Session
 
 from approval_core.api.wiring import dynamodb_client
+from tests.dynamodb_rules import COMMITTED_TOKENS
 from tests.integration.conftest import Invoke
 from tests.reporting import report
 from tests.world import create_body
@@ -218,3 +221,24 @@ def test_dynamodb_validation_errors_are_400001_and_never_retried(
     assert (response["statusCode"], response["json"]["errorCode"]) == (400, "APPROVAL-400001")
     assert "Retry-After" not in response["headers"]
     assert injected.attempts == 1
+
+
+def committed_then_timed_out(request: Any, **_: Any) -> None:
+    """The transaction reaches DynamoDB and commits, and its answer is lost (a read timeout): the
+    client's retry sends the same request again, with the ClientRequestToken botocore fills in,
+    which DynamoDB (and tests/dynamodb_rules.py for moto) answers as already done."""
+    response = URLLib3Session().send(request)
+    if response.status_code == 200:
+        COMMITTED_TOKENS.add(json.loads(request.body)["ClientRequestToken"])
+    raise ReadTimeoutError(endpoint_url=request.url)
+
+
+def test_a_create_whose_answer_was_lost_after_it_committed_is_201_on_the_retry(
+    invoke: Invoke, inject: Callable[..., Fault]
+) -> None:
+    injected = inject("TransactWriteItems", committed_then_timed_out, times=1)
+    response = create(invoke)
+    assert injected.attempts == 1
+    assert response["statusCode"] == 201, response
+    listed = invoke("ListApprovalsFunction", query={"q": "resource.id:cart-req"})["json"]
+    assert [approval["id"] for approval in listed] == [response["json"]["id"]]
