@@ -24,7 +24,7 @@ feed = directory_feed()
 app = new_resolver()
 
 
-@app.put("/directory/<tenant>/<kind>/<entry_id>")
+@app.gateway_route("PUT /directory/{tenant}/{kind}/{id}", id="entry_id")
 @tracer.capture_method(capture_response=False)
 def put_entry(tenant: str, kind: str, entry_id: str) -> Response[str]:
     authorize(app.current_event, config, tenant, DIRECTORY_SCOPES)

@@ -39,7 +39,7 @@ def _secret(tenant: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-@app.post("/directory/<tenant>/webhooks/emporix/<event_type>")
+@app.gateway_route("POST /directory/{tenant}/webhooks/emporix/{eventType}")
 @tracer.capture_method(capture_response=False)
 def receive(tenant: str, event_type: str) -> Response[str]:
     body = raw_body(app.current_event)

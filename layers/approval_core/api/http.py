@@ -82,12 +82,13 @@ class GatewayRoutedResolver(APIGatewayHttpResolver):
         super().__init__(serializer=dumps)
         self._by_route_key: dict[str, tuple[RouteHandler, dict[str, str]]] = {}
 
-    def gateway_route(self, route_key: str) -> Callable[[RouteHandler], RouteHandler]:
+    def gateway_route(self, route_key: str, **argument_names: str) -> Callable[[RouteHandler], RouteHandler]:
         """Registers the handler of the route ``route_key``, written as template.yaml writes it
         (``GET /approval/{tenant}/approvals/{approvalId}``); its path parameters reach the handler
-        as snake_case keyword arguments (``approval_id``)."""
+        as snake_case keyword arguments (``approval_id``), or under the name ``argument_names``
+        gives a parameter (``id="entry_id"``)."""
         method, path = route_key.split(" ", 1)
-        arguments = {name: _snake_case(name) for name in re.findall(r"\{(\w+)\}", path)}
+        arguments = {name: argument_names.get(name, _snake_case(name)) for name in re.findall(r"\{(\w+)\}", path)}
         rule = re.sub(r"\{(\w+)\}", lambda found: f"<{arguments[found.group(1)]}>", path)
 
         def register(handler: RouteHandler) -> RouteHandler:
