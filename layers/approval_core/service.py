@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ from approval_core.domain.models import (
 from approval_core.domain.query import Query, SortKey, paginate, sort_documents
 from approval_core.domain.reference import Customer
 from approval_core.domain.validation import validate
-from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, SeparateReads
+from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory
 
 DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600
 # A filtered, custom-sorted or counted list reads the caller's approvals and works in memory: at
@@ -78,21 +78,17 @@ class ApprovalService:
     store: ApprovalStore
     directory: Directory
     carts: CartSource
-    # Where the directory and the cart source share a store, one read serves both.
-    reads: CustomersAndCart | None = None
+    # The customers, the cart and the lock a use case needs, in as few reads as the stores allow.
+    reads: CustomersAndCart
     expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
     clock: Callable[[], datetime] = utc_now
     list_scan_limit: int = MAX_LIST_SCAN
-    _reads: CustomersAndCart = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._reads = self.reads or SeparateReads(self.directory, self.carts)
 
     # ------------------------------------------------------------------ create
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
         """Ask an approver to approve the caller's cart (rules 1 to 5). Returns the new id."""
         now = self.clock()
-        customers, cart = self._reads.get_customers_and_cart(
+        customers, cart = self.reads.get_customers_and_cart(
             caller.tenant, {caller.user_id, request.approver.userId}, request.resourceId
         )
         requestor = self._caller_as_customer(customers, caller)
@@ -220,11 +216,12 @@ class ApprovalService:
     # ------------------------------------------------------------------ questions about a cart
     def permitted(self, caller: Caller, request: ResourceQuery) -> PermittedAnswer:
         """Rule 11: may the caller check this cart out now?"""
-        customers, cart = self._reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
-        customer = self._caller_as_customer(customers, caller)
+        known, cart, latest = self.reads.get_customer_cart_and_lock(
+            caller.tenant, caller.user_id, request.resourceId, request.resourceType, request.action
+        )
+        customer = self._caller_as_customer({caller.user_id: known} if known else {}, caller)
         if not customer.company_ids:
             raise NoCompany()
-        latest = self.store.latest_for_resource(caller.tenant, request.resourceType, request.resourceId, request.action)
         denied = PermittedAnswer(action=request.action, permitted=False)
         if cart is None:
             return denied
@@ -243,7 +240,7 @@ class ApprovalService:
 
     def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
         """Rule 12: who in the caller's company could approve this cart (never the caller)."""
-        customers, cart = self._reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
+        customers, cart = self.reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
         requestor = self._caller_as_customer(customers, caller)
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)

@@ -19,6 +19,7 @@ import pytest
 from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.directory import DynamoDirectory
 from approval_core.adapters.dynamodb import from_item, make_client
+from approval_core.adapters.reads import SeparateReads
 from approval_core.api.stream import publish_changes
 from approval_core.api.wiring import dynamodb_client
 from approval_core.domain.clock import iso
@@ -80,7 +81,8 @@ def approvals(count: int, overdue: int) -> list[Approval]:
 
 def sweeper(store: DynamoApprovalStore) -> ApprovalService:
     directory = DynamoDirectory(dynamodb_client(), os.environ["DIRECTORY_TABLE_NAME"])
-    return ApprovalService(store=store, directory=directory, carts=directory, clock=lambda: NOW)
+    reads = SeparateReads(directory, directory, store)
+    return ApprovalService(store=store, directory=directory, carts=directory, reads=reads, clock=lambda: NOW)
 
 
 def always() -> bool:
