@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.dynamodb import make_client
 
 from .dynamo import EmbeddedAws, StoreError, ensure_tables, use_test_credentials
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("approvals_local")
 
 DIRECTORY_TABLE = "DirectoryTable"  # the template's table that holds the directory and the carts
+APPROVALS_TABLE = "ApprovalsTable"
 USAGE_ERROR = 2
 
 
@@ -285,6 +287,11 @@ def _prepare_store(client: DynamoDBClient, template: Template, seeds: Sequence[S
     try:
         for name in ensure_tables(client, template):
             log.info("created table %s", name)
+        # A new table is marked complete at once; one written by an older version is backfilled.
+        approvals = DynamoApprovalStore(client, template.table_name(APPROVALS_TABLE))
+        if not approvals.status_keys_complete():
+            approvals.backfill_status_keys(has_time=lambda: True)
+            log.info("status keys of %s complete", template.table_name(APPROVALS_TABLE))
         for content in seeds:
             load_seed(client, template.table_name(DIRECTORY_TABLE), content)
             log.info("seeded %s", summary(content))

@@ -3,10 +3,11 @@ tests use fakes of the same shape (tests/fakes.py), checked against the same con
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from approval_core.domain.events import ApprovalEvent
+from approval_core.domain.listing import KeyedListing, KeyedSelection
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
 from approval_core.domain.reference import Cart, Customer
 
@@ -43,6 +44,18 @@ class ApprovalStore(Protocol):
     def list_for_participant(self, tenant: str, user_id: str, limit: int | None) -> list[Approval]:
         """The approvals the customer takes part in, newest first; the first ``limit`` of them,
         or all when ``limit`` is None."""
+        ...
+
+    def list_keyed(self, tenant: str, user_id: str, selection: KeyedSelection) -> KeyedListing | None:
+        """The customer's approvals of the selected statuses and created range, newest first,
+        read from keys (about one item read per approval returned, whatever the customer's
+        history), with the count of those statuses; None while the store cannot answer from
+        keys (a table whose status keys are not backfilled yet)."""
+        ...
+
+    def backfill_status_keys(self, has_time: Callable[[], bool]) -> bool:
+        """Complete the keys ``list_keyed`` reads for approvals stored before they existed;
+        idempotent, resumable. True once complete."""
         ...
 
     def overdue(self, now: str) -> Iterator[OverdueApproval]:
