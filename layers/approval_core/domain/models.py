@@ -67,13 +67,14 @@ class HistoryAction(StrEnum):
 class Model(BaseModel):
     """Objects ignore properties they do not know and do not keep them (contract, "document")."""
 
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    # Built on first use, not at import: a function pays only for the models it touches (cold start).
+    model_config = ConfigDict(extra="ignore", validate_assignment=False, defer_build=True)
 
 
 class ClosedModel(BaseModel):
     """``shipping``, ``payment`` and ``paymentMethods`` accept no properties beyond those listed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --------------------------------------------------------------------------- the cart snapshot
