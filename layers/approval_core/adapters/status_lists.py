@@ -192,8 +192,9 @@ def _merge(
     An item is *settled* once no stream can still hold a newer one (its suffix is at or above
     every open stream's ``upper``). Each step reads from the stream with the highest ``upper``
     only the items above the next stream's ``upper``, at most as many as the page still needs:
-    all of them are settled, so none is read in vain. Only a first read of a stream (its newest
-    item, one per stream) can end up unused: at most one item per stream beyond the page.
+    all of them are settled, so none is read in vain. Only a read at a tie (a stream's first,
+    or one whose items above the next stream's run out) reads past what is settled: a few
+    items, so that at most a tenth of the page is read beyond it, over all streams.
     """
     assert selection.limit is not None
     verdicts: dict[str, bool] = {}
@@ -218,7 +219,11 @@ def _merge(
         first, others = open_streams[0], open_streams[1:]
         below = _rank(others[0].upper) if others else (0, "")
         if below == _rank(first.upper):
-            fetch(first, None, 1)  # a tie (at the start: nothing read yet): its newest item only
+            # A tie (at the start: nothing read yet): its next few items, a share of the tenth of
+            # the page the items read may exceed it by, so that alternating statuses do not cost
+            # a request per item; never past the stream's last item of the selected statuses.
+            probe = max(1, selection.limit // 10 // len(streams))
+            fetch(first, None, probe if first.remaining is None else max(1, min(probe, first.remaining)))
         else:
             fetch(first, below[1] if others else None, selection.limit - len(kept))
 
