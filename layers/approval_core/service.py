@@ -43,7 +43,7 @@ from approval_core.domain.validation import validate
 from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory
 
 # A filtered, custom-sorted or counted list reads the caller's approvals and works in memory: at
-# most this many, so no list request does unbounded work (docs/api.md, "List query parameters").
+# most this many, so no list request does unbounded work (openapi.yaml, the list's q parameter).
 MAX_LIST_SCAN = 10_000
 
 

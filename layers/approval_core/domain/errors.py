@@ -1,4 +1,4 @@
-"""One exception class per failure of the contract (docs/api.md, "Error body").
+"""One exception class per failure of the contract (openapi.yaml, "Error"; its error codes).
 
 The domain raises these; the HTTP edge (``approval_core.api.http``) is the one place that
 turns them into status codes and bodies. Nothing here knows about HTTP beyond the status number
@@ -70,11 +70,6 @@ class StatusChangeNotAllowed(ApprovalError):
 class InvalidStatusValue(ApprovalError):
     error_code = "APPROVAL-400003"
     default_message = "Incorrect value of the approval status"
-
-
-class ResourceTypeActionMismatch(ApprovalError):
-    error_code = "APPROVAL-400004"
-    default_message = "Resource type and action do not match"
 
 
 class AlreadyApproved(ApprovalError):

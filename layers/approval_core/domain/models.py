@@ -44,9 +44,6 @@ class Status(StrEnum):
     CLOSED = "CLOSED"
 
 
-FINISHED_STATUSES = frozenset({Status.APPROVED, Status.DECLINED, Status.EXPIRED, Status.CLOSED})
-
-
 class ResourceType(StrEnum):
     CART = "CART"
 

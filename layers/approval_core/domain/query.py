@@ -1,6 +1,6 @@
 """The ``q`` filter, the ``sort`` order and paging of GET /approval/{tenant}/approvals.
 
-Contract: docs/api.md, "List query parameters". Pure functions over the approval as a
+Contract: openapi.yaml, the list's q and sort parameters. Pure functions over the approval as a
 JSON-like dict (nested dicts and lists, ``str``, ``int``, ``Decimal``, ``bool``, ``None``); no I/O.
 
 Grammar of ``q`` (terms are ANDed; positions in error messages are 0-based offsets into ``q``)::
