@@ -42,10 +42,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cmp_to_key
+from functools import cache, cmp_to_key
 from typing import Any, Literal, TypeVar
-
-import re2
 
 from approval_core.domain.errors import excerpt
 
@@ -94,13 +92,14 @@ def _query_number(text: str) -> Decimal | None:
     return Decimal(text) if _NUMBER.fullmatch(text) else None
 
 
-def _regex_options() -> re2.Options:
+@cache
+def _regex_options() -> Any:
+    """RE2, imported with the first regex: a function that never filters by one never loads it."""
+    import re2
+
     options = re2.Options()
     options.log_errors = False  # a refused pattern is the client's 400, not a line on stderr
     return options
-
-
-_REGEX_OPTIONS = _regex_options()
 
 
 def _text(value: Any) -> str | None:
@@ -454,8 +453,11 @@ class _Parser:
         lookaround, and patterns that use them are refused rather than run on a slower engine."""
         if len(value.text) > MAX_PATTERN_LENGTH:
             raise self._error(f"regular expression longer than {MAX_PATTERN_LENGTH} characters", value.start)
+        options = _regex_options()
+        import re2
+
         try:
-            return re2.compile(value.text, _REGEX_OPTIONS)
+            return re2.compile(value.text, options)
         except re2.error as error:
             reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else ""
             syntax = "RE2 syntax: no backreferences or lookaround"
