@@ -123,7 +123,8 @@ def measure(
         + "; ".join(f"{label}: {', '.join(map(str, read))}" for label, read in flat_filtered.items()),
         f"the sweep read {read:,} index items in {len(scanned)} Query "
         f"requests (one per shard of PendingByExpiry at least) and took {sweep_seconds:.1f} s on moto; loading "
-        f"{total:,} approvals (4 items each, DynamoApprovalStore.load) took {load_seconds:.0f} s",
+        f"{total:,} approvals (with their copies, status keys, counts and locks: DynamoApprovalStore.load) "
+        f"took {load_seconds:.0f} s",
     ]
     return section
 
