@@ -93,6 +93,19 @@ class _Backend:
                 self.backend.put_item(table, request["PutRequest"]["Item"])
         return {}
 
+    def update_item(self, **request: Any) -> dict[str, Any]:
+        """The counts ``load`` adds (``ADD #name :value, ...``), read, added and put back."""
+        assert request["UpdateExpression"].startswith("ADD ")
+        stored = self.backend.get_item(request["TableName"], request["Key"])
+        item = dict(stored.to_json()["Attributes"]) if stored is not None else dict(request["Key"])
+        for term in request["UpdateExpression"][4:].split(","):
+            name, value = term.split()
+            attribute = request["ExpressionAttributeNames"][name]
+            old = int(item.get(attribute, {"N": "0"})["N"])
+            item[attribute] = {"N": str(old + int(request["ExpressionAttributeValues"][value]["N"]))}
+        self.backend.put_item(request["TableName"], item)
+        return {}
+
 
 def _load(table: str, tenant: str, total: int, overdue: int, sizes: str) -> None:
     from approval_core.adapters.approval_store import DynamoApprovalStore

@@ -96,7 +96,7 @@ def endpoints(functions: Functions) -> list[Endpoint]:
             {"user": REQUESTOR, "body": cart},
             floor=1,
             floor_why="one BatchGetItem over both tables: customer, cart, lock",
-            target=2,
+            target=1,
         ),
         Endpoint(
             "PATCH (edit comment)",

@@ -87,6 +87,9 @@ class Functions:
             self.probe.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
             self.tables[logical_id] = name
             self.shapes[name] = TableShape.from_definition(definition)
+        from approval_core.adapters.approval_store import DynamoApprovalStore
+
+        DynamoApprovalStore(self.probe, self.tables["ApprovalsTable"]).backfill_status_keys(has_time=lambda: True)
         self.environment = function_environment(self.tables, endpoint)
         os.environ.update(self.environment)
         _patient_client()

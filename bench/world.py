@@ -76,26 +76,32 @@ def write_seed(path: Path, document: dict[str, Any]) -> Path:
 def bulk_approvals(
     count: int, overdue: int, list_sizes: tuple[int, ...], approvers: int = 500
 ) -> tuple[list[Approval], dict[int, str]]:
-    """``count`` PENDING approvals, ``overdue`` of them (spread evenly) past their expiry. The
+    """``count`` approvals, ``overdue`` of them (spread evenly, PENDING) past their expiry. The
     first ones belong to one requestor per entry of ``list_sizes`` (``l10`` has 10 approvals,
-    ...), the rest to 2,000 other requestors. Returns the approvals and {size: user}."""
+    ...): a history of PENDING, DECLINED, APPROVED and CLOSED in turn; the rest, all PENDING, to
+    2,000 other requestors. Returns the approvals and {size: user}."""
     if sum(list_sizes) > count:
         raise ValueError(f"the list users' approvals ({sum(list_sizes)}) exceed the total ({count})")
     owners: list[str] = [list_user(size) for size in list_sizes for _ in range(size)]
-    every = max(1, count // max(1, overdue))
+    # Overdue ones among the other requestors only: the list users' histories are what a swept
+    # table holds (an overdue approval the sweep has not reached costs a list one more item read).
+    every = max(1, (count - len(owners)) // max(1, overdue))
     start = datetime(2025, 1, 1, tzinfo=UTC)
     approvals = []
     expired_so_far = 0
     for index in range(count):
         requestor = owners[index] if index < len(owners) else f"r{index % 2000}"
-        is_overdue = index % every == 0 and expired_so_far < overdue
+        is_overdue = index >= len(owners) and (index - len(owners)) % every == 0 and expired_so_far < overdue
         expired_so_far += is_overdue
         created = (start + timedelta(seconds=index)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        status = (
+            HISTORY_STATUSES[index % len(HISTORY_STATUSES)] if index < len(owners) and not is_overdue else "PENDING"
+        )
         approvals.append(
             Approval.model_validate(
                 {
                     "id": f"b{index:06d}",
-                    "status": "PENDING",
+                    "status": status,
                     "resourceType": "CART",
                     "action": "CHECKOUT",
                     "resource": {"id": f"cart-{index}", "siteCode": "main"},
@@ -110,6 +116,9 @@ def bulk_approvals(
             )
         )
     return approvals, {size: list_user(size) for size in list_sizes}
+
+
+HISTORY_STATUSES = ("PENDING", "DECLINED", "APPROVED", "CLOSED")
 
 
 def list_user(size: int) -> str:

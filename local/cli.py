@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.dynamodb import make_client
 
 from .dynamo import EmbeddedAws, StoreError, ensure_tables, use_test_credentials
@@ -44,6 +45,7 @@ log = logging.getLogger("approvals_local")
 DIRECTORY_TABLE = "DirectoryTable"  # the template's table that holds the directory and the carts
 WEBHOOK_SECRETS_PATH_PARAMETER = "WebhookSecretsPath"
 TENANT = re.compile(r"^[a-z][a-z0-9]{2,15}$")
+APPROVALS_TABLE = "ApprovalsTable"
 USAGE_ERROR = 2
 
 
@@ -406,6 +408,11 @@ def _prepare_store(client: DynamoDBClient, template: Template, seeds: Sequence[S
     try:
         for name in ensure_tables(client, template):
             log.info("created table %s", name)
+        # A new table is marked complete at once; one written by an older version is backfilled.
+        approvals = DynamoApprovalStore(client, template.table_name(APPROVALS_TABLE))
+        if not approvals.status_keys_complete():
+            approvals.backfill_status_keys(has_time=lambda: True)
+            log.info("status keys of %s complete", template.table_name(APPROVALS_TABLE))
         for content in seeds:
             load_seed(client, template.table_name(DIRECTORY_TABLE), content)
             log.info("seeded %s", summary(content))

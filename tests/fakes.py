@@ -7,11 +7,13 @@ the same contract against both), so a fake cannot drift from the real thing.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from approval_core.domain.errors import AlreadyApproved, ApprovalAlreadyExists, ApprovalFinished, ConcurrentModification
+from approval_core.domain.listing import KeyedListing, KeyedSelection
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
 from approval_core.domain.reference import Cart, Customer
+from approval_core.domain.rules import rule_13_status
 
 FREE_STATUSES = {Status.DECLINED, Status.EXPIRED, Status.CLOSED}
 LockKey = tuple[str, str, str, str]
@@ -52,6 +54,39 @@ class InMemoryApprovalStore:
         ]
         mine.sort(key=lambda approval: (approval.metadata.createdAt, approval.id), reverse=True)
         return copy.deepcopy(mine[:limit] if limit is not None else mine)
+
+    def list_keyed(self, tenant: str, user_id: str, selection: KeyedSelection) -> KeyedListing | None:
+        self.requests += 1
+        mine = [
+            approval
+            for (approval_tenant, _), approval in self.approvals.items()
+            if approval_tenant == tenant and approval.is_participant(user_id)
+        ]
+        mine.sort(key=lambda approval: (approval.metadata.createdAt, approval.id), reverse=True)
+
+        def selected(approval: Approval) -> bool:
+            status = rule_13_status(approval.status, approval.expiryDate, selection.now)
+            return selection.statuses is None or status in selection.statuses
+
+        of_statuses = [approval for approval in mine if selected(approval)]
+        in_range = [
+            approval
+            for approval in of_statuses
+            if (selection.created_from or "") <= approval.metadata.createdAt <= (selection.created_to or "\uffff")
+        ]
+        kept: list[Approval] = []
+        read = 0
+        for approval in in_range:
+            if selection.limit is not None and len(kept) >= selection.limit:
+                break
+            read += 1
+            if selection.keep(approval):
+                kept.append(approval)
+        truncated = read > selection.max_read
+        return KeyedListing(copy.deepcopy(kept), total=len(of_statuses), read=read, truncated=truncated)
+
+    def backfill_status_keys(self, has_time: Callable[[], bool]) -> bool:
+        return True
 
     def create(self, tenant: str, approval: Approval, now: str) -> None:
         self.requests += 1

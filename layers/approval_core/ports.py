@@ -1,4 +1,4 @@
-"""The ports the use cases depend on. DynamoDB implementations live in ``approval_core.adapters``;
+"""The ports the use cases depend on: interfaces only. DynamoDB implementations live in ``approval_core.adapters``;
 tests use fakes of the same shape (tests/fakes.py), checked against the same contract tests."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Protocol
 
 from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry, Kind, Outcome, Propagation, Stored
 from approval_core.domain.events import ApprovalEvent
+from approval_core.domain.listing import KeyedListing, KeyedSelection
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
 from approval_core.domain.reference import Cart, Customer
 
@@ -45,6 +46,18 @@ class ApprovalStore(Protocol):
     def list_for_participant(self, tenant: str, user_id: str, limit: int | None) -> list[Approval]:
         """The approvals the customer takes part in, newest first; the first ``limit`` of them,
         or all when ``limit`` is None."""
+        ...
+
+    def list_keyed(self, tenant: str, user_id: str, selection: KeyedSelection) -> KeyedListing | None:
+        """The customer's approvals of the selected statuses and created range, newest first,
+        read from keys (about one item read per approval returned, whatever the customer's
+        history), with the count of those statuses; None while the store cannot answer from
+        keys (a table whose status keys are not backfilled yet)."""
+        ...
+
+    def backfill_status_keys(self, has_time: Callable[[], bool]) -> bool:
+        """Complete the keys ``list_keyed`` reads for approvals stored before they existed;
+        idempotent, resumable. True once complete."""
         ...
 
     def overdue(self, now: str) -> Iterator[OverdueApproval]:
@@ -90,25 +103,22 @@ class CartSource(Protocol):
 
 
 class CustomersAndCart(Protocol):
-    """The customers and the cart a use case needs, in one read where the directory and the cart
-    source live in one store (the DynamoDB defaults do). ``SeparateReads`` serves the others."""
-
-    def get_customers_and_cart(
-        self, tenant: str, customer_ids: Iterable[str], cart_id: str
-    ) -> tuple[dict[str, Customer], Cart | None]: ...
-
-
-class SeparateReads:
-    """CustomersAndCart from a Directory and a CartSource that cannot share a read."""
-
-    def __init__(self, directory: Directory, carts: CartSource) -> None:
-        self._directory = directory
-        self._carts = carts
+    """What a use case reads before it decides, in as few requests as the stores allow: the
+    DynamoDB adapter (``adapters.reads.DynamoReads``) reads each group in one BatchGetItem over
+    both tables; ``adapters.reads.SeparateReads`` composes the other ports."""
 
     def get_customers_and_cart(
         self, tenant: str, customer_ids: Iterable[str], cart_id: str
     ) -> tuple[dict[str, Customer], Cart | None]:
-        return self._directory.get_customers(tenant, customer_ids), self._carts.get_cart(tenant, cart_id)
+        """The customers the directory knows among ``customer_ids``, by id, and the cart."""
+        ...
+
+    def get_customer_cart_and_lock(
+        self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
+    ) -> tuple[Customer | None, Cart | None, ResourceApproval | None]:
+        """The customer, the cart and the resource's most recent approval (its lock), for the
+        permitted check."""
+        ...
 
 
 class DirectoryWriter(Protocol):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from approval_core.domain import patch, rules
 from approval_core.domain.caller import Caller
-from approval_core.domain.clock import iso, iso_after, utc_now
+from approval_core.domain.clock import DEFAULT_EXPIRY_SECONDS, iso, iso_after, utc_now
 from approval_core.domain.errors import (
     ApprovalFinished,
     ApprovalNotFound,
@@ -23,6 +23,7 @@ from approval_core.domain.errors import (
     ValidationFailed,
     excerpt,
 )
+from approval_core.domain.listing import KeyedSelection, ListRequest
 from approval_core.domain.models import (
     Approval,
     ApproverCandidate,
@@ -36,25 +37,14 @@ from approval_core.domain.models import (
     Status,
     is_identifier,
 )
-from approval_core.domain.query import Query, SortKey, paginate, sort_documents
+from approval_core.domain.query import paginate, sort_documents
 from approval_core.domain.reference import Customer
 from approval_core.domain.validation import validate
-from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, SeparateReads
+from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory
 
-DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600
 # A filtered, custom-sorted or counted list reads the caller's approvals and works in memory: at
-# most this many, so no list request does unbounded work (docs/api.md, "List query parameters").
+# most this many, so no list request does unbounded work (openapi.yaml, the list's q parameter).
 MAX_LIST_SCAN = 10_000
-
-
-@dataclass(frozen=True)
-class ListRequest:
-    query: Query
-    sort: list[SortKey]
-    page_number: int = 1
-    page_size: int = 60
-    with_total: bool = False
-    default_sort: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,21 +69,17 @@ class ApprovalService:
     store: ApprovalStore
     directory: Directory
     carts: CartSource
-    # Where the directory and the cart source share a store, one read serves both.
-    reads: CustomersAndCart | None = None
+    # The customers, the cart and the lock a use case needs, in as few reads as the stores allow.
+    reads: CustomersAndCart
     expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
     clock: Callable[[], datetime] = utc_now
     list_scan_limit: int = MAX_LIST_SCAN
-    _reads: CustomersAndCart = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._reads = self.reads or SeparateReads(self.directory, self.carts)
 
     # ------------------------------------------------------------------ create
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
         """Ask an approver to approve the caller's cart (rules 1 to 5). Returns the new id."""
         now = self.clock()
-        customers, cart = self._reads.get_customers_and_cart(
+        customers, cart = self.reads.get_customers_and_cart(
             caller.tenant, {caller.user_id, request.approver.userId}, request.resourceId
         )
         requestor = self._caller_as_customer(customers, caller)
@@ -140,28 +126,74 @@ class ApprovalService:
         """The caller's approvals (rule 6) as of now (rule 13), filtered, sorted and paged.
 
         Without a filter, a custom sort or a total, the newest approvals are all a page needs, so
-        only as many are read as the page ends at, however many the caller has. Otherwise all of
-        the caller's approvals are read, up to ``list_scan_limit``: beyond it the request is
-        refused rather than answered from part of them.
+        only as many are read as the page ends at, however many the caller has. A status filter
+        (any of), a createdAt range and a total are answered from the store's status keys: only
+        the approvals of those statuses are read, in the default order only as many as the page
+        needs, and a status-only total comes from counts. Any other filter reads the caller's
+        approvals (of the filtered statuses, when it has a status term), up to
+        ``list_scan_limit``: beyond it the request is refused rather than answered from part.
         """
-        reads_everything = not request.default_sort or request.with_total or bool(request.query.terms)
+        now = iso(self.clock())
+        query = request.query
+        statuses = query.status_values()
+        created = query.created_range()
+        if statuses is not None or created is not None or request.with_total:
+            listing = self._list_keyed(caller, request, now, statuses, created)
+            if listing is not None:
+                return listing
+        reads_everything = not request.default_sort or request.with_total or bool(query.terms)
         limit = self.list_scan_limit + 1 if reads_everything else request.page_number * request.page_size
         approvals = self.store.list_for_participant(caller.tenant, caller.user_id, limit)
         if reads_everything and len(approvals) > self.list_scan_limit:
-            raise ValidationFailed(
-                f"q: filtering, sorting or counting reads at most {self.list_scan_limit} approvals, "
-                "and the caller has more; list without q, sort and X-Total-Count to page through them",
-                [ErrorDetail(field="q", message=f"q: more than {self.list_scan_limit} approvals to filter")],
-            )
-        now = iso(self.clock())
-        documents = [
-            rules.rule_13_effective(approval, now).model_dump(mode="python", exclude_none=True)
-            for approval in approvals
-        ]
-        matching = [document for document in documents if request.query.matches(document)]
+            raise self._too_many()
+        documents = [_effective_document(approval, now) for approval in approvals]
+        matching = [document for document in documents if query.matches(document)]
         ordered = sort_documents(matching, request.sort)
         page = paginate(ordered, request.page_number, request.page_size)
         return ApprovalPage(approvals=list(page), total=len(matching) if request.with_total else None)
+
+    def _list_keyed(
+        self,
+        caller: Caller,
+        request: ListRequest,
+        now: str,
+        statuses: frozenset[str] | None,
+        created: tuple[str | None, str | None] | None,
+    ) -> ApprovalPage | None:
+        query = request.query
+        total_from_counts = query.only_status()
+        page_end = request.page_number * request.page_size
+        reads_all = not request.default_sort or (request.with_total and not total_from_counts)
+        selection = KeyedSelection(
+            statuses=statuses,
+            created_from=created[0] if created else None,
+            created_to=created[1] if created else None,
+            now=now,
+            keep=lambda approval: query.matches(_effective_document(approval, now)),
+            limit=None if reads_all else page_end,
+            max_read=self.list_scan_limit,
+        )
+        listing = self.store.list_keyed(caller.tenant, caller.user_id, selection)
+        if listing is None:
+            return None
+        if listing.truncated:
+            raise self._too_many()
+        documents = [_effective_document(approval, now) for approval in listing.approvals]
+        ordered = documents if request.default_sort else sort_documents(documents, request.sort)
+        page = paginate(ordered, request.page_number, request.page_size)
+        total = (listing.total if total_from_counts else len(documents)) if request.with_total else None
+        return ApprovalPage(approvals=list(page), total=total)
+
+    def _too_many(self) -> ValidationFailed:
+        return ValidationFailed(
+            f"q: filtering, sorting or counting reads at most {self.list_scan_limit} approvals, "
+            "and the caller has more; list without q, sort and X-Total-Count to page through them",
+            [ErrorDetail(field="q", message=f"q: more than {self.list_scan_limit} approvals to filter")],
+        )
+
+    def complete_status_keys(self, has_time: Callable[[], bool]) -> bool:
+        """The one-off backfill of status keys for approvals stored before they existed."""
+        return self.store.backfill_status_keys(has_time)
 
     # ------------------------------------------------------------------ change
     def update_approval(self, caller: Caller, approval_id: str, body: Any, if_match: str | None = None) -> None:
@@ -230,11 +262,12 @@ class ApprovalService:
     # ------------------------------------------------------------------ questions about a cart
     def permitted(self, caller: Caller, request: ResourceQuery) -> PermittedAnswer:
         """Rule 11: may the caller check this cart out now?"""
-        customers, cart = self._reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
-        customer = self._caller_as_customer(customers, caller)
+        known, cart, latest = self.reads.get_customer_cart_and_lock(
+            caller.tenant, caller.user_id, request.resourceId, request.resourceType, request.action
+        )
+        customer = self._caller_as_customer({caller.user_id: known} if known else {}, caller)
         if not customer.company_ids:
             raise NoCompany()
-        latest = self.store.latest_for_resource(caller.tenant, request.resourceType, request.resourceId, request.action)
         denied = PermittedAnswer(action=request.action, permitted=False)
         if cart is None:
             return denied
@@ -253,7 +286,7 @@ class ApprovalService:
 
     def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
         """Rule 12: who in the caller's company could approve this cart (never the caller)."""
-        customers, cart = self._reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
+        customers, cart = self.reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
         requestor = self._caller_as_customer(customers, caller)
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)
@@ -307,6 +340,10 @@ class ApprovalService:
         """Groups come from the token's groups claim when it has one, else from the directory."""
         customer = customers.get(caller.user_id) or Customer(id=caller.user_id)
         return customer if caller.groups is None else replace(customer, groups=caller.groups)
+
+
+def _effective_document(approval: Approval, now: str) -> dict[str, Any]:
+    return rules.rule_13_effective(approval, now).model_dump(mode="python", exclude_none=True)
 
 
 def _rule_9_if_match(stored: Approval, if_match: str | None) -> None:

@@ -49,6 +49,7 @@ def dynamodb_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def tables(dynamodb_endpoint: str) -> dict[str, str]:
+    from approval_core.adapters.approval_store import DynamoApprovalStore
     from approval_core.adapters.dynamodb import make_client
 
     suffix = uuid.uuid4().hex[:8]
@@ -59,6 +60,8 @@ def tables(dynamodb_endpoint: str) -> dict[str, str]:
         client.create_table(TableName=name, **definition)
         client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
         names[logical_id] = name
+    # A table the template creates starts with its status keys complete (local mode marks it so too).
+    DynamoApprovalStore(client, names["ApprovalsTable"]).backfill_status_keys(has_time=lambda: True)
     os.environ.update(
         {
             "DYNAMODB_ENDPOINT": dynamodb_endpoint,

@@ -15,10 +15,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.directory import DynamoDirectory
-from approval_core.adapters.dynamodb import from_item, make_client
+from approval_core.adapters.dynamodb import CLIENT_CONFIG, from_item
+from approval_core.adapters.reads import SeparateReads
 from approval_core.api.stream import publish_changes
 from approval_core.api.wiring import dynamodb_client
 from approval_core.domain.clock import iso
@@ -39,11 +41,17 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 def fresh_store(dynamodb_endpoint: str, tables: dict[str, str]) -> DynamoApprovalStore:
     """Tables of their own: the expiry index spans every tenant, so sweep counts must not see
     other tests' approvals."""
-    client = make_client(dynamodb_endpoint)
+    # moto's Query reads every item of the table (80,000 here, with the status keys): slower than
+    # DynamoDB by far, so this client waits longer than the functions' 2 s for an answer.
+    client = boto3.client(
+        "dynamodb", endpoint_url=dynamodb_endpoint, config=CLIENT_CONFIG.merge(Config(read_timeout=60))
+    )
     suffix = uuid.uuid4().hex[:8]
     definition = load_template(ROOT / "template.yaml").tables["ApprovalsTable"]
     client.create_table(TableName=f"sweep-{suffix}", **definition)
-    return DynamoApprovalStore(client, f"sweep-{suffix}")
+    store = DynamoApprovalStore(client, f"sweep-{suffix}")
+    store.backfill_status_keys(has_time=lambda: True)
+    return store
 
 
 def approvals(count: int, overdue: int) -> list[Approval]:
@@ -80,7 +88,8 @@ def approvals(count: int, overdue: int) -> list[Approval]:
 
 def sweeper(store: DynamoApprovalStore) -> ApprovalService:
     directory = DynamoDirectory(dynamodb_client(), os.environ["DIRECTORY_TABLE_NAME"])
-    return ApprovalService(store=store, directory=directory, carts=directory, clock=lambda: NOW)
+    reads = SeparateReads(directory, directory, store)
+    return ApprovalService(store=store, directory=directory, carts=directory, reads=reads, clock=lambda: NOW)
 
 
 def always() -> bool:

@@ -28,6 +28,7 @@ import pytest
 from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.directory import DynamoDirectory
 from approval_core.adapters.dynamodb import make_client
+from approval_core.adapters.reads import SeparateReads
 from approval_core.api.wiring import dynamodb_client
 from approval_core.service import ApprovalService
 from approvals_local.template import load_template
@@ -234,7 +235,8 @@ def sent(
     store.load(tenant, [pending])
     directory = DynamoDirectory(dynamodb_client(), tables["DirectoryTable"])
     overdue_at = datetime.fromisoformat(pending.expiryDate.replace("Z", "+00:00")) + timedelta(seconds=1)
-    sweeper = ApprovalService(store=store, directory=directory, carts=directory, clock=lambda: overdue_at)
+    reads = SeparateReads(directory, directory, store)
+    sweeper = ApprovalService(store=store, directory=directory, carts=directory, reads=reads, clock=lambda: overdue_at)
     with capturing(client, capture):
         assert sweeper.expire_overdue(lambda: True).expired == 1
     return capture.requests

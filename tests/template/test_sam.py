@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.reporting import report
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.sam, pytest.mark.xdist_group("sam")]
 
@@ -43,6 +45,10 @@ def test_sam_validate_lint_passes_with_each_samconfig_environment(environment: s
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# What the layer may weigh unzipped (boto3 and botocore alone are over 20 MiB).
+LAYER_BUDGET_BYTES = 15 * 2**20
+
+
 def test_sam_build_builds_every_function_and_the_layer(tmp_path: Path) -> None:
     python313 = os.environ.get("PYTHON313_DIR", "")
     if not python313:
@@ -63,3 +69,11 @@ def test_sam_build_builds_every_function_and_the_layer(tmp_path: Path) -> None:
     assert list((layer / "pydantic_core").glob("*aarch64*.so"))
     # The linear-time regex engine of q=field:~regex is a compiled wheel too.
     assert list((layer / "re2").glob("_re2*aarch64*.so"))
+    # Lean: boto3 and botocore come with the runtime, and the X-Ray SDK is a layer of its own.
+    assert not [name for name in ("boto3", "botocore", "aws_xray_sdk") if (layer / name).exists()]
+    size = sum(path.stat().st_size for path in layer.rglob("*") if path.is_file())
+    report(f"layer built for arm64: {size / 2**20:.1f} MiB (budget {LAYER_BUDGET_BYTES / 2**20:.0f} MiB)")
+    assert size <= LAYER_BUDGET_BYTES
+    xray = build_dir / "XRaySdkLayer" / "python"
+    assert (xray / "aws_xray_sdk").exists()
+    assert not (xray / "botocore").exists()

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from approval_core.adapters.reads import SeparateReads
 from approval_core.domain.caller import Caller
 from approval_core.domain.models import CreateApprovalRequest
 from approval_core.service import ApprovalService
@@ -34,10 +35,13 @@ def store() -> InMemoryApprovalStore:
 
 @pytest.fixture
 def service(store: InMemoryApprovalStore, clock: Clock) -> ApprovalService:
+    directory = InMemoryDirectory(CUSTOMERS)
+    carts = InMemoryCartSource(CARTS)
     return ApprovalService(
         store=store,
-        directory=InMemoryDirectory(CUSTOMERS),
-        carts=InMemoryCartSource(CARTS),
+        directory=directory,
+        carts=carts,
+        reads=SeparateReads(directory, carts, store),
         expiry_seconds=3600,
         clock=clock,
     )

@@ -168,7 +168,12 @@ def test_a_filtered_list_reads_at_most_the_scan_bound_and_then_refuses(
     service: ApprovalService, store: InMemoryApprovalStore
 ) -> None:
     bounded = ApprovalService(
-        store=store, directory=service.directory, carts=service.carts, clock=service.clock, list_scan_limit=1
+        store=store,
+        directory=service.directory,
+        carts=service.carts,
+        reads=service.reads,
+        clock=service.clock,
+        list_scan_limit=1,
     )
     service.create_approval(caller("req"), request("cart-req"))
     filtered = ListRequest(query=parse_query("status:PENDING"), sort=parse_sort(None), default_sort=True)

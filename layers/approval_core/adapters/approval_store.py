@@ -7,12 +7,13 @@ transaction, not reads before it, enforce rules 5, 7 and 9.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
 from approval_core.adapters.dynamodb import from_item, query_pages, to_item
 from approval_core.adapters.item_limits import check_item
+from approval_core.adapters.status_lists import StatusLists, backfill, counts_change
 from approval_core.domain.errors import (
     AlreadyApproved,
     ApprovalAlreadyExists,
@@ -21,11 +22,11 @@ from approval_core.domain.errors import (
     ServiceBusy,
     ValidationFailed,
 )
+from approval_core.domain.listing import KeyedListing, KeyedSelection
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 # Room every written item keeps below DynamoDB's limits for what the expiry sweep appends to it
@@ -48,6 +49,27 @@ class DynamoApprovalStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
+        # Once the table's status keys are complete they stay so: remembered for the container.
+        self._status_keys_complete = False
+
+    # ------------------------------------------------------------------ status keys
+    def list_keyed(self, tenant: str, user_id: str, selection: KeyedSelection) -> KeyedListing | None:
+        if not self.status_keys_complete():
+            return None
+        return StatusLists(self._client, self._table).select(tenant, user_id, selection)
+
+    def status_keys_complete(self) -> bool:
+        if not self._status_keys_complete:
+            marker = self._client.get_item(
+                TableName=self._table, Key=to_item(keys.status_keys_marker()), ConsistentRead=True
+            ).get("Item")
+            self._status_keys_complete = bool(marker and from_item(marker).get("Complete"))
+        return self._status_keys_complete
+
+    def backfill_status_keys(self, has_time: Callable[[], bool]) -> bool:
+        complete = self.status_keys_complete() or backfill(self._client, self._table, has_time)
+        self._status_keys_complete = complete
+        return complete
 
     # ------------------------------------------------------------------ reads
     def get(self, tenant: str, approval_id: str) -> Approval | None:
@@ -119,12 +141,19 @@ class DynamoApprovalStore:
 
     # ------------------------------------------------------------------ writes
     def load(self, tenant: str, approvals: list[Approval]) -> None:
-        """Bulk import (a migration, a benchmark): each approval with its participants' copies
-        and its resource's lock, in batches, without the conditions of ``create``."""
+        """Bulk import (a migration, a benchmark): each approval with its participants' copies,
+        status keys and counts and its resource's lock, in batches, without the conditions of
+        ``create``."""
         items = []
+        counts: dict[str, dict[str, int]] = {}
         for approval in approvals:
             items.append(self._put_approval(tenant, approval)["Put"]["Item"])
-            items.extend(put["Put"]["Item"] for put in self._put_copies(tenant, approval))
+            for write in self._participant_writes(tenant, approval, previous=None):
+                if "Put" in write:
+                    items.append(write["Put"]["Item"])
+            for user_id in _participants(approval):
+                mine = counts.setdefault(user_id, {})
+                mine[approval.status] = mine.get(approval.status, 0) + 1
             items.append(to_item(_lock(tenant, approval)))
         for item in items:
             check_item(item, headroom=EXPIRY_HEADROOM_BYTES)
@@ -134,6 +163,14 @@ class DynamoApprovalStore:
             }
             while pending:
                 pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        for user_id, by_status in counts.items():
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item(keys.participant_counts(tenant, user_id)),
+                UpdateExpression="ADD " + ", ".join(f"#{status.lower()} :{status.lower()}" for status in by_status),
+                ExpressionAttributeNames={f"#{status.lower()}": status for status in by_status},
+                ExpressionAttributeValues=to_item({f":{status.lower()}": count for status, count in by_status.items()}),
+            )
 
     def create(self, tenant: str, approval: Approval, now: str) -> None:
         lock = {
@@ -156,7 +193,7 @@ class DynamoApprovalStore:
         }
         new_approval = self._put_approval(tenant, approval)
         new_approval["Put"]["ConditionExpression"] = "attribute_not_exists(PK)"
-        refused = self._transact([lock, new_approval, *self._put_copies(tenant, approval)])
+        refused = self._transact([lock, new_approval, *self._participant_writes(tenant, approval, previous=None)])
         if refused:
             lock_reason = refused[0]
             if lock_reason.get("Code") == CONDITION_FAILED:
@@ -178,7 +215,8 @@ class DynamoApprovalStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         )
-        writes: list[Any] = [changed, *self._put_copies(tenant, approval)]
+        # Only a PENDING approval changes (the condition above), so it leaves PENDING.
+        writes: list[Any] = [changed, *self._participant_writes(tenant, approval, previous=Status.PENDING)]
         if approval.status is not Status.PENDING:
             writes.append(
                 {
@@ -232,12 +270,33 @@ class DynamoApprovalStore:
             values={":pending": Status.PENDING, ":version": overdue.version, ":sweep": sweep_id},
             also="ExpiredBy = :sweep",
         )
+        participants = list(dict.fromkeys((overdue.requestorId, overdue.approverId)))
         copies = [
             _update(self._table, key, change, condition="attribute_exists(PK)")
+            for key in (keys.participation(tenant, user_id, overdue.createdAt, approval_id) for user_id in participants)
+        ]
+        # PENDING and EXPIRED share a status bucket: the status copy changes in place, as the copy does.
+        status_copies = [
+            _update(self._table, key, change, condition="attribute_exists(PK)")
             for key in (
-                keys.participation(tenant, user_id, overdue.createdAt, approval_id)
-                for user_id in (overdue.requestorId, overdue.approverId)
+                keys.status_copy(tenant, user_id, Status.PENDING, overdue.createdAt, approval_id)
+                for user_id in participants
             )
+        ]
+        status_keys = [
+            *status_copies,
+            *(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": to_item(
+                            keys.participant_due(tenant, user_id, overdue.expiryDate, overdue.createdAt, approval_id)
+                        ),
+                    }
+                }
+                for user_id in participants
+            ),
+            *(counts_change(self._table, tenant, user_id, Status.PENDING, Status.EXPIRED) for user_id in participants),
         ]
         lock = {
             "Update": {
@@ -251,11 +310,21 @@ class DynamoApprovalStore:
                 ),
             }
         }
-        refused = self._transact([approval_change, *copies, lock])
-        if refused and refused[-1].get("Code") == CONDITION_FAILED and refused[0].get("Code") != CONDITION_FAILED:
-            # A newer approval holds the resource (this one was overdue when it was created):
-            # the lock is that one's now.
-            refused = self._transact([approval_change, *copies])
+        writes = [approval_change, *copies, *status_keys, lock]
+        refused = self._transact(writes)
+        if refused and refused[0].get("Code") != CONDITION_FAILED:
+            failed = [
+                write for write, reason in zip(writes, refused, strict=True) if reason.get("Code") == CONDITION_FAILED
+            ]
+            if any(write in status_copies for write in failed):
+                # Written before status keys existed and not backfilled yet: the backfill writes
+                # them from the expired copy (counts included).
+                writes = [write for write in writes if write not in status_copies]
+            if lock in failed:
+                # A newer approval holds the resource (this one was overdue when it was created):
+                # the lock is that one's now.
+                writes.remove(lock)
+            refused = self._transact(writes)
         if not refused:
             return True
         # A retried request whose first attempt was written (its answer lost to a timeout) finds
@@ -290,15 +359,28 @@ class DynamoApprovalStore:
             item["ExpiryRef"] = _expiry_ref(approval)
         return {"Put": {"TableName": self._table, "Item": to_item(item)}}
 
-    def _put_copies(self, tenant: str, approval: Approval) -> list[TransactWriteItemTypeDef]:
+    def _participant_writes(self, tenant: str, approval: Approval, previous: Status | None) -> list[Any]:
+        """Each participant's copy, status copy, due marker and counts (``previous``: the status
+        the approval leaves; None for a new one)."""
         document = _document(approval)
-        return [
-            {"Put": {"TableName": self._table, "Item": to_item({**key, **document})}}
-            for key in (
-                keys.participation(tenant, user_id, approval.metadata.createdAt, approval.id)
-                for user_id in (approval.requestor.userId, approval.approver.userId)
-            )
-        ]
+        created_at, status = approval.metadata.createdAt, approval.status
+        writes: list[Any] = []
+        for user_id in _participants(approval):
+            copy = keys.participation(tenant, user_id, created_at, approval.id)
+            status_copy = keys.status_copy(tenant, user_id, status, created_at, approval.id)
+            writes.append({"Put": {"TableName": self._table, "Item": to_item({**copy, **document})}})
+            writes.append({"Put": {"TableName": self._table, "Item": to_item({**status_copy, **document})}})
+            if previous is not None and keys.status_bucket(previous) != keys.status_bucket(status):
+                old = keys.status_copy(tenant, user_id, previous, created_at, approval.id)
+                writes.append({"Delete": {"TableName": self._table, "Key": to_item(old)}})
+            due = keys.participant_due(tenant, user_id, approval.expiryDate, created_at, approval.id)
+            if status is Status.PENDING and previous is None:
+                writes.append({"Put": {"TableName": self._table, "Item": to_item(due)}})
+            elif status is not Status.PENDING and previous is Status.PENDING:
+                writes.append({"Delete": {"TableName": self._table, "Key": to_item(due)}})
+            if previous is not status:
+                writes.append(counts_change(self._table, tenant, user_id, previous, status))
+        return writes
 
 
 def changed_approval(key: Mapping[str, Any], new_image: Mapping[str, Any] | None) -> tuple[str, Approval] | None:
@@ -308,6 +390,11 @@ def changed_approval(key: Mapping[str, Any], new_image: Mapping[str, Any] | None
     if approval_key is None or not new_image:
         return None
     return approval_key[0], Approval.model_validate(new_image)
+
+
+def _participants(approval: Approval) -> list[str]:
+    """Each participant once (a customer may ask themself, where the rules allow it)."""
+    return list(dict.fromkeys((approval.requestor.userId, approval.approver.userId)))
 
 
 def _document(approval: Approval) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class DynamoDirectory:
             if keys.is_cart(record):
                 cart = Cart.model_validate(record)
             else:
-                customer = _customer(record)
+                customer = customer_of(record)
                 customers[customer.id] = customer
         return customers, cart
 
@@ -606,7 +606,7 @@ def _company(record: dict[str, Any]) -> Company:
     )
 
 
-def _customer(record: dict[str, Any]) -> Customer:
+def customer_of(record: dict[str, Any]) -> Customer:
     return Customer(
         id=record["id"],
         first_name=record.get("firstName"),

@@ -1,6 +1,7 @@
 """The only place that builds DynamoDB keys. The design is in docs/data-model.md.
 
-Every key starts with the tenant, so no query can reach another tenant's items.
+Every key starts with the tenant, so no query can reach another tenant's items (the one
+exception is the table's own migration marker, which holds no tenant's data).
 """
 
 from __future__ import annotations
@@ -39,6 +40,71 @@ PARTICIPATION_PREFIX = "APPROVAL#"
 
 def participant_partition(tenant: str, user_id: str) -> str:
     return f"TENANT#{tenant}#USER#{user_id}"
+
+
+def participant_of(partition: str) -> tuple[str, str]:
+    """(tenant, user id) of a participant partition."""
+    _, tenant, _, user_id = partition.split("#", 3)
+    return tenant, user_id
+
+
+def status_copy(tenant: str, user_id: str, status: str, created_at: str, approval_id: str) -> Key:
+    """A participant's copy of an approval keyed by its status bucket, newest last: a status
+    filter reads only its own statuses."""
+    return {"PK": participant_partition(tenant, user_id), "SK": f"{status_prefix(status)}{created_at}#{approval_id}"}
+
+
+# PENDING and EXPIRED share a bucket: the sweep changes an approval from one to the other in place
+# (it knows the keys, not the document), and rule 13 tells them apart by expiryDate.
+OPEN_BUCKET = "OPEN"
+OPEN_STATUSES = frozenset({"PENDING", "EXPIRED"})
+STATUS_PREFIX = "STATUS#"
+
+
+def status_bucket(status: str) -> str:
+    return OPEN_BUCKET if status in OPEN_STATUSES else status
+
+
+def status_prefix(status: str) -> str:
+    return f"{STATUS_PREFIX}{status_bucket(status)}#"
+
+
+def sort_suffix(sort_key: str) -> str:
+    """``{createdAt}#{id}`` of a participation or status copy's sort key: the list order."""
+    return sort_key.split("#", 2)[2] if sort_key.startswith(STATUS_PREFIX) else sort_key.split("#", 1)[1]
+
+
+def participant_counts(tenant: str, user_id: str) -> Key:
+    """The customer's approvals counted by stored status, changed in every transaction that
+    changes one of them."""
+    return {"PK": participant_partition(tenant, user_id), "SK": COUNTS_SORT_KEY}
+
+
+COUNTS_SORT_KEY = "COUNTS"
+
+
+def participant_due(tenant: str, user_id: str, expiry_date: str, created_at: str, approval_id: str) -> Key:
+    """A keys-only marker of a stored PENDING approval by expiry: the customer's overdue ones
+    (rule 13: they read as EXPIRED) are the markers below ``due_bound(now)``."""
+    return {
+        "PK": participant_partition(tenant, user_id),
+        "SK": f"{DUE_PREFIX}{expiry_date}#{created_at}#{approval_id}",
+    }
+
+
+DUE_PREFIX = "DUE#"
+
+
+def due_bound(now: str) -> str:
+    """Sort keys from ``COUNTS`` up to this: the counts item and the overdue markers ("COUNTS"
+    sorts just before "DUE#", and nothing else lies between them)."""
+    return f"{DUE_PREFIX}{overdue_bound(now)}"
+
+
+def status_keys_marker() -> Key:
+    """Present, with ``Complete``, once every participation copy has its status copy, due marker
+    and counts (the backfill, or a table created with them)."""
+    return {"PK": "MIGRATION#status-keys", "SK": "MIGRATION"}
 
 
 def resource_lock(tenant: str, resource_type: str, resource_id: str, action: str) -> Key:

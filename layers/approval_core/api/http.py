@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from approval_core.adapters.item_limits import NUMBER_LIMITS, storable_number
-from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.observability import logger, metrics, observed
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
 from approval_core.domain.directory import RevisionQuery
@@ -38,10 +38,10 @@ from approval_core.domain.errors import (
     ValidationFailed,
     excerpt,
 )
+from approval_core.domain.listing import ListRequest
 from approval_core.domain.query import QueryError, parse_query, parse_sort
 from approval_core.domain.validation import MAX_FIELD_LENGTH, validate
 from approval_core.json_text import dumps, loads
-from approval_core.service import ListRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -124,19 +124,16 @@ def new_resolver() -> GatewayRoutedResolver:
 def lambda_entry_point(
     app: APIGatewayHttpResolver, on_invoke: Callable[[LambdaContext], None] | None = None
 ) -> LambdaHandler:
-    """The function's handler: the resolver under the Powertools decorator stack (correlation id
-    from the API Gateway request id, tracing without capturing responses, metrics flushed).
-    ``on_invoke`` sees each invocation's context first (the idempotency utility needs it)."""
+    """The function's handler: the resolver under the one Powertools stack (``observed``), with
+    the correlation id from the API Gateway request id. ``on_invoke`` sees each invocation's
+    context first (the idempotency utility needs it)."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if on_invoke is not None:
             on_invoke(context)
         return app.resolve(event, context)
 
-    return cast(LambdaHandler, lambda_handler)
+    return observed(lambda_handler, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 
 
 # --------------------------------------------------------------------------- the caller

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
-from approval_core.service import DEFAULT_EXPIRY_SECONDS
+from approval_core.domain.clock import DEFAULT_EXPIRY_SECONDS
 
 MAX_BODY_BYTES = 256 * 1024
 

@@ -12,6 +12,7 @@ from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.directory import DynamoDirectory, DynamoDirectoryWriter
 from approval_core.adapters.dynamodb import CLIENT_CONFIG, make_client
 from approval_core.adapters.event_bus import EventBridgePublisher
+from approval_core.adapters.reads import DynamoReads
 from approval_core.api.settings import settings
 from approval_core.directory_feed import DirectoryFeed
 from approval_core.service import ApprovalService
@@ -42,7 +43,7 @@ def approval_service() -> ApprovalService:
         store=DynamoApprovalStore(client, config.approvals_table_name),
         directory=directory,
         carts=directory,
-        reads=directory,
+        reads=DynamoReads(client, config.directory_table_name, config.approvals_table_name),
         expiry_seconds=config.approval_expiry_seconds,
     )
 

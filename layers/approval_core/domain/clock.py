@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+# How long an approval stays PENDING unless configured otherwise (ApprovalExpirySeconds).
+DEFAULT_EXPIRY_SECONDS = 7 * 24 * 3600
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)

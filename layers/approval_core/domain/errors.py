@@ -72,11 +72,6 @@ class InvalidStatusValue(ApprovalError):
     default_message = "Incorrect value of the approval status"
 
 
-class ResourceTypeActionMismatch(ApprovalError):
-    error_code = "APPROVAL-400004"
-    default_message = "Resource type and action do not match"
-
-
 class AlreadyApproved(ApprovalError):
     error_code = "APPROVAL-400005"
     default_message = "The approval has already been given for this resource"

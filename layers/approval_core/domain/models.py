@@ -48,9 +48,6 @@ class Status(StrEnum):
     CLOSED = "CLOSED"
 
 
-FINISHED_STATUSES = frozenset({Status.APPROVED, Status.DECLINED, Status.EXPIRED, Status.CLOSED})
-
-
 class ResourceType(StrEnum):
     CART = "CART"
 
@@ -73,7 +70,8 @@ class Model(BaseModel):
     storefronts send more than the published schema lists, and an unknown member is never a reason
     to refuse a request. What a client reads back is declared, so it is kept."""
 
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    # Built on first use, not at import: a function pays only for the models it touches (cold start).
+    model_config = ConfigDict(extra="ignore", validate_assignment=False, defer_build=True)
 
 
 # --------------------------------------------------------------------------- the cart snapshot

@@ -42,14 +42,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cmp_to_key
+from functools import cache, cmp_to_key
 from typing import Any, Literal, TypeVar
-
-import re2
 
 from approval_core.domain.errors import excerpt
 
 DEFAULT_SORT_FIELD = "metadata.createdAt"
+CREATED_AT_FIELD = "metadata.createdAt"
+CREATED_AT_LENGTH = len("2026-01-01T00:00:00.000Z")
 TIE_BREAK_FIELD = "id"
 
 MAX_QUERY_LENGTH = 2048
@@ -92,13 +92,14 @@ def _query_number(text: str) -> Decimal | None:
     return Decimal(text) if _NUMBER.fullmatch(text) else None
 
 
-def _regex_options() -> re2.Options:
+@cache
+def _regex_options() -> Any:
+    """RE2, imported with the first regex: a function that never filters by one never loads it."""
+    import re2
+
     options = re2.Options()
     options.log_errors = False  # a refused pattern is the client's 400, not a line on stderr
     return options
-
-
-_REGEX_OPTIONS = _regex_options()
 
 
 def _text(value: Any) -> str | None:
@@ -254,6 +255,37 @@ class Query:
         options = condition.options if isinstance(condition, AnyOf) else (condition,)
         values = [option.text for option in options if isinstance(option, Equals)]
         return frozenset(values) if len(values) == len(options) else None
+
+    def only_status(self) -> bool:
+        """True when the query is nothing but a plain status filter (or empty): its matches are
+        then exactly the approvals of those statuses."""
+        return all(term.field == "status" for term in self.terms) and (
+            not self.terms or self.status_values() is not None
+        )
+
+    def created_range(self) -> tuple[str | None, str | None] | None:
+        """Bounds (inclusive, as text) that every matching ``metadata.createdAt`` lies within,
+        from terms of plain comparisons; None when the query sets none. A superset: a store may
+        narrow its read to it, and the result must still be filtered with ``matches``."""
+        low: str | None = None
+        high: str | None = None
+        bounded = False
+        for term in self.terms:
+            if term.field != CREATED_AT_FIELD:
+                continue
+            conditions = term.condition.conditions if isinstance(term.condition, AllOf) else (term.condition,)
+            for condition in conditions:
+                if isinstance(condition, Equals) or (isinstance(condition, Compare) and condition.operator[0] == ">"):
+                    low = condition.text if low is None else max(low, condition.text)
+                    bounded = True
+                if (
+                    isinstance(condition, Equals) or (isinstance(condition, Compare) and condition.operator[0] == "<")
+                ) and (len(condition.text) <= CREATED_AT_LENGTH):
+                    # A createdAt (always this long) at most the value sorts at most value + any suffix.
+                    candidate = condition.text + "\uffff"
+                    high = candidate if high is None else min(high, candidate)
+                    bounded = True
+        return (low, high) if bounded else None
 
 
 # --------------------------------------------------------------------------- parsing q
@@ -421,8 +453,11 @@ class _Parser:
         lookaround, and patterns that use them are refused rather than run on a slower engine."""
         if len(value.text) > MAX_PATTERN_LENGTH:
             raise self._error(f"regular expression longer than {MAX_PATTERN_LENGTH} characters", value.start)
+        options = _regex_options()
+        import re2
+
         try:
-            return re2.compile(value.text, _REGEX_OPTIONS)
+            return re2.compile(value.text, options)
         except re2.error as error:
             reason = error.args[0].decode(errors="replace") if error.args and isinstance(error.args[0], bytes) else ""
             syntax = "RE2 syntax: no backreferences or lookaround"

@@ -1,0 +1,74 @@
+"""DynamoReads: one BatchGetItem over both tables, keys DynamoDB leaves unprocessed read again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from approval_core.adapters import keys
+from approval_core.adapters.dynamodb import to_item
+from approval_core.adapters.reads import UNPROCESSED_ATTEMPTS, DynamoReads
+from approval_core.domain.errors import ServiceBusy
+
+CUSTOMER = {**keys.customer("acme", "ann"), "id": "ann", "companyIds": ["co"], "groups": ["B2B_REQUESTER"]}
+CART = {**keys.cart("acme", "cart-1"), "id": "cart-1", "customerId": "ann", "companyId": "co"}
+LOCK = {
+    **keys.resource_lock("acme", "CART", "cart-1", "CHECKOUT"),
+    "approvalId": "a1",
+    "status": "PENDING",
+    "expiryDate": "2026-12-01T00:00:00.000Z",
+    "requestorId": "ann",
+    "approverId": "carol",
+}
+STORED = {"directory": [CUSTOMER, CART], "approvals": [LOCK]}
+
+
+class ThrottlingClient:
+    """Answers each key only after ``throttled`` rounds have left it unprocessed."""
+
+    def __init__(self, throttled: int) -> None:
+        self.throttled = throttled
+        self.requests: list[dict[str, Any]] = []
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(RequestItems)
+        if len(self.requests) <= self.throttled:
+            return {"Responses": {}, "UnprocessedKeys": RequestItems}
+        responses = {
+            table: [
+                to_item(item) for item in STORED[table] if to_item({k: item[k] for k in ("PK", "SK")}) in wanted["Keys"]
+            ]
+            for table, wanted in RequestItems.items()
+        }
+        return {"Responses": responses}
+
+
+def test_permitted_reads_customer_cart_and_lock_in_one_batch_over_both_tables() -> None:
+    client = ThrottlingClient(throttled=0)
+    customer, cart, lock = DynamoReads(client, "directory", "approvals").get_customer_cart_and_lock(  # type: ignore[arg-type]
+        "acme", "ann", "cart-1", "CART", "CHECKOUT"
+    )
+    assert len(client.requests) == 1
+    assert sorted(client.requests[0]) == ["approvals", "directory"]
+    assert (customer and customer.company_ids, cart and cart.customerId, lock and lock.approvalId) == (
+        ("co",),
+        "ann",
+        "a1",
+    )
+
+
+def test_unprocessed_keys_are_read_again() -> None:
+    client = ThrottlingClient(throttled=2)
+    customer, cart, lock = DynamoReads(client, "directory", "approvals").get_customer_cart_and_lock(  # type: ignore[arg-type]
+        "acme", "ann", "cart-1", "CART", "CHECKOUT"
+    )
+    assert len(client.requests) == 3
+    assert (customer is not None, cart is not None, lock is not None) == (True, True, True)
+
+
+def test_keys_left_unprocessed_every_time_are_503() -> None:
+    client = ThrottlingClient(throttled=UNPROCESSED_ATTEMPTS)
+    with pytest.raises(ServiceBusy):
+        DynamoReads(client, "directory", "approvals").get_customers_and_cart("acme", {"ann"}, "cart-1")  # type: ignore[arg-type]
+    assert len(client.requests) == UNPROCESSED_ATTEMPTS
