@@ -256,11 +256,37 @@ def stack(moto_server: None) -> Rehearsal:
 
 
 # ------------------------------------------------------------------------------------ tests
+def condition_holds(transformed: dict[str, Any], name: str) -> bool:
+    """A condition of the transformed template under the parameters' defaults (the rehearsal's)."""
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            (function, argument), *_ = node.items()
+            if function == "Ref":
+                return str(transformed["Parameters"][argument].get("Default", ""))
+            if function == "Condition":
+                return condition_holds(transformed, argument)
+            if function == "Fn::Equals":
+                return value(argument[0]) == value(argument[1])
+            if function == "Fn::Not":
+                return not value(argument[0])
+            if function == "Fn::And":
+                return all(value(part) for part in argument)
+            if function == "Fn::Or":
+                return any(value(part) for part in argument)
+        return node
+
+    return bool(value(transformed["Conditions"][name]))
+
+
 def test_only_what_moto_cannot_create_is_left_out(stack: Rehearsal) -> None:
     left_out = {
         name
         for name, resource in stack.transformed["Resources"].items()
-        if name not in stack.physical and resource["Type"] not in COGNITO_BY_API
+        if name not in stack.physical
+        and resource["Type"] not in COGNITO_BY_API
+        # A resource whose condition is false under the defaults is rightly not in the stack.
+        and ("Condition" not in resource or condition_holds(stack.transformed, resource["Condition"]))
     }
     for name in left_out:
         assert stack.transformed["Resources"][name]["Type"].startswith(NOT_IN_MOTO_CLOUDFORMATION), name
@@ -288,12 +314,16 @@ def test_tables_have_the_templates_keys_and_indexes(stack: Rehearsal) -> None:
 
 def test_every_function_exists_with_the_layer_and_its_environment(stack: Rehearsal) -> None:
     lambda_client = aws("lambda")
-    (layer,) = [
-        name
+    layers = {
+        name.rstrip("0123456789abcdef"): name  # SAM adds a hash of the content
         for name, resource in stack.transformed["Resources"].items()
         if resource["Type"] == "AWS::Lambda::LayerVersion"
-    ]
-    assert layer.startswith("ApprovalCoreLayer")  # SAM adds a hash of the content
+    }
+    assert set(layers) == {"ApprovalCoreLayer", "XRaySdkLayer"}
+    layer, xray_sdk = layers["ApprovalCoreLayer"], layers["XRaySdkLayer"]
+    # The X-Ray SDK's layer exists only with DetailedTracing, and then goes with every function.
+    assert stack.transformed["Resources"][xray_sdk]["Condition"] == "DetailedTracingOn"
+    detailed_tracing_only = {"Fn::If": ["DetailedTracingOn", {"Ref": xray_sdk}, {"Ref": "AWS::NoValue"}]}
     # moto's CloudFormation creates the layer but attaches no layer to its functions (and gives the
     # layer no physical id): the reference is read from what goes to AWS, the layer from Lambda.
     (published,) = lambda_client.list_layers()["Layers"]
@@ -306,7 +336,10 @@ def test_every_function_exists_with_the_layer_and_its_environment(stack: Rehears
         assert configuration["Handler"] == "app.lambda_handler", logical_id
         # moto's CloudFormation drops Architectures (its functions are x86_64): read what goes to AWS.
         assert stack.transformed["Resources"][logical_id]["Properties"]["Architectures"] == ["arm64"], logical_id
-        assert stack.transformed["Resources"][logical_id]["Properties"]["Layers"] == [{"Ref": layer}], logical_id
+        assert stack.transformed["Resources"][logical_id]["Properties"]["Layers"] == [
+            {"Ref": layer},
+            detailed_tracing_only,
+        ], logical_id
         variables = configuration["Environment"]["Variables"]
         # References resolved to what the stack made, not left as logical ids.
         assert variables["APPROVALS_TABLE_NAME"] == stack.physical["ApprovalsTable"], logical_id
