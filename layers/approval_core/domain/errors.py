@@ -72,6 +72,14 @@ class InvalidStatusValue(ApprovalError):
     default_message = "Incorrect value of the approval status"
 
 
+class ResourceTypeActionMismatch(ApprovalError):
+    """A documented code of the contract that no request produces today: CART and CHECKOUT are
+    the only resource type and action, and the models refuse any other value first (400001)."""
+
+    error_code = "APPROVAL-400004"
+    default_message = "Resource type and action do not match"
+
+
 class AlreadyApproved(ApprovalError):
     error_code = "APPROVAL-400005"
     default_message = "The approval has already been given for this resource"
