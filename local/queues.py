@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .events import aws_client
 from .functions import Invoker
+from .pollers import Pollers
 from .template import QueueSource, Template
 
 log = logging.getLogger("approvals_local")
@@ -25,30 +26,18 @@ RETRY_AFTER_SECONDS = 1  # how long a failed message stays invisible before the 
 MAX_MESSAGES_PER_RECEIVE = 10  # SQS's limit
 
 
-class QueueSources:
+class QueueSources(Pollers):
     """Every enabled SQS event of the template, each polled by a thread of its own."""
 
     def __init__(self, template: Template, runtime: Invoker, aws_endpoint: str, interval: float = POLL_SECONDS) -> None:
-        self._stopped = threading.Event()
-        self._threads = []
+        super().__init__()
         for function in template.functions.values():
             for source in function.queue_sources:
                 if not source.enabled:
                     continue
                 mapping = _Mapping(template, source, runtime, aws_endpoint, interval, self._stopped)
                 name = f"approvals-local-queue-{source.function}-{source.name}"
-                self._threads.append(threading.Thread(target=mapping.run, name=name, daemon=True))
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Stop polling; an invocation under way is let finish."""
-        self._stopped.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
+                self._add(name, mapping.run)
 
 
 class _Mapping:

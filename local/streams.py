@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import patterns
 from .events import aws_client
 from .functions import Invoker
+from .pollers import Pollers
 from .template import ACCOUNT_ID, REGION, StreamSource, Template
 
 log = logging.getLogger("approvals_local")
@@ -41,7 +42,7 @@ MAX_RECORDS_PER_READ = 1000  # GetRecords' limit
 MAX_RETRY_PAUSE_SECONDS = 2.0
 
 
-class StreamSources:
+class StreamSources(Pollers):
     """Every enabled DynamoDB event of the template, each read by a thread of its own."""
 
     def __init__(
@@ -52,26 +53,14 @@ class StreamSources:
         aws_endpoint: str | None = None,
         interval: float = POLL_SECONDS,
     ) -> None:
-        self._stopped = threading.Event()
-        self._threads = []
+        super().__init__()
         for function in template.functions.values():
             for source in function.streams:
                 if not source.enabled:
                     continue
                 mapping = _Mapping(template, source, runtime, dynamodb_endpoint, aws_endpoint, interval, self._stopped)
                 name = f"approvals-local-stream-{source.function}-{source.name}"
-                self._threads.append(threading.Thread(target=mapping.run, name=name, daemon=True))
-
-    def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Stop reading; an invocation under way is let finish."""
-        self._stopped.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join()
+                self._add(name, mapping.run)
 
 
 class _NoStream(Exception):
