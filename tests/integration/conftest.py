@@ -151,6 +151,23 @@ def sample_event(name: str) -> dict[str, Any]:
 Invoke = Callable[..., dict[str, Any]]
 
 
+def request_and_approve(invoke: Invoke, cart_id: str, requestor: str, approver: str) -> str:
+    """The requestor asks the approver to approve the cart, and the approver approves: the flow a
+    directory must serve, however it was fed. Returns the approval's id."""
+    from tests.world import create_body
+
+    created = invoke("CreateApprovalFunction", user=requestor, body=create_body(cart_id, approver=approver))
+    assert created["statusCode"] == 201, created
+    approved = invoke(
+        "UpdateApprovalFunction",
+        user=approver,
+        approval_id=created["json"]["id"],
+        body=[{"op": "replace", "path": "/status", "value": "APPROVED"}],
+    )
+    assert approved["statusCode"] == 204, approved
+    return str(created["json"]["id"])
+
+
 @pytest.fixture
 def invoke(handlers: dict[str, ModuleType], tenant: str) -> Invoke:
     """Invoke a function with its sample event from events/, changing only what the test is about."""

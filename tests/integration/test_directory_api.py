@@ -15,7 +15,7 @@ from approval_core.adapters.directory import DynamoDirectory, DynamoDirectoryWri
 from approval_core.api.wiring import dynamodb_client
 from approval_core.directory_feed import DirectoryFeed
 from approval_core.domain.directory import Kind
-from tests.integration.conftest import FUNCTIONS, Invoke, LambdaContext, sample_event
+from tests.integration.conftest import FUNCTIONS, Invoke, LambdaContext, request_and_approve, sample_event
 from tests.world import create_body
 
 SCOPE = "approval.directory_manage"
@@ -85,16 +85,8 @@ def test_entries_written_through_the_api_serve_an_approval(directory: Directory,
     }
     assert directory.put("carts", "nw-cart", cart)["json"] == {"id": "nw-cart", "result": "WRITTEN"}
 
-    created = invoke("CreateApprovalFunction", user="nora", body=create_body("nw-cart", approver="olaf"))
-    assert created["statusCode"] == 201, created
-    approved = invoke(
-        "UpdateApprovalFunction",
-        user="olaf",
-        approval_id=created["json"]["id"],
-        body=[{"op": "replace", "path": "/status", "value": "APPROVED"}],
-    )
-    assert approved["statusCode"] == 204, approved
-    read = invoke("GetApprovalFunction", user="nora", approval_id=created["json"]["id"])
+    approval_id = request_and_approve(invoke, "nw-cart", requestor="nora", approver="olaf")
+    read = invoke("GetApprovalFunction", user="nora", approval_id=approval_id)
     assert read["json"]["status"] == "APPROVED"
 
 

@@ -21,8 +21,7 @@ from approval_core.adapters.directory import DynamoDirectory, DynamoDirectoryWri
 from approval_core.api.wiring import dynamodb_client
 from approval_core.directory_feed import DirectoryFeed
 from approval_core.domain.directory import Kind
-from tests.integration.conftest import FUNCTIONS, Invoke, LambdaContext, sample_event
-from tests.world import create_body
+from tests.integration.conftest import FUNCTIONS, Invoke, LambdaContext, request_and_approve, sample_event
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret-of-the-tenant"
@@ -131,15 +130,7 @@ def test_a_company_customers_and_a_cart_from_webhooks_serve_an_approval(emporix:
     northwind(emporix)
     emporix.send("cart.created", sample("cart-created"))
     emporix.send("cart.item-added", sample("cart-item-added"))
-    created = invoke("CreateApprovalFunction", user="nora", body=create_body("nw-cart", approver="olaf"))
-    assert created["statusCode"] == 201, created
-    approved = invoke(
-        "UpdateApprovalFunction",
-        user="olaf",
-        approval_id=created["json"]["id"],
-        body=[{"op": "replace", "path": "/status", "value": "APPROVED"}],
-    )
-    assert approved["statusCode"] == 204, approved
+    request_and_approve(invoke, "nw-cart", requestor="nora", approver="olaf")
 
 
 def test_a_wrong_or_missing_signature_is_401_and_changes_nothing(emporix: Emporix, tables: dict[str, str]) -> None:
