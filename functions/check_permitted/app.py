@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from approval_core.api.http import READ_SCOPES, authorize, json_response, lambda_entry_point, new_resolver, parse_body
+from approval_core.api.http import (
+    READ_SCOPES,
+    Response,
+    authorize,
+    json_response,
+    lambda_entry_point,
+    new_resolver,
+    parse_body,
+)
 from approval_core.api.observability import metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service

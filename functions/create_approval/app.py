@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -20,7 +19,15 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from approval_core.api.http import MANAGE_SCOPES, authorize, json_response, lambda_entry_point, new_resolver, parse_json
+from approval_core.api.http import (
+    MANAGE_SCOPES,
+    Response,
+    authorize,
+    json_response,
+    lambda_entry_point,
+    new_resolver,
+    parse_json,
+)
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service, dynamodb_client

@@ -3,12 +3,12 @@ of the directory. A customer's approvals stay: the other participants still read
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from approval_core.api.directory import entry_kind, time_left, write_response
 from approval_core.api.http import (
     DIRECTORY_SCOPES,
+    Response,
     authorize,
     lambda_entry_point,
     new_resolver,

@@ -3,11 +3,10 @@ holds for one entry, for support."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-
 from approval_core.api.directory import entry_kind
 from approval_core.api.http import (
     DIRECTORY_SCOPES,
+    Response,
     authorize,
     json_response,
     lambda_entry_point,

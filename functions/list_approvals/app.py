@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from approval_core.api.http import (
     READ_SCOPES,
+    Response,
     authorize,
     json_response,
     lambda_entry_point,

@@ -3,12 +3,12 @@ entry, in the seed file's shape, for the commerce platform's machine client."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from approval_core.api.directory import entry_kind, time_left, write_response
 from approval_core.api.http import (
     DIRECTORY_SCOPES,
+    Response,
     authorize,
     lambda_entry_point,
     new_resolver,

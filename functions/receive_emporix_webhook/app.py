@@ -10,12 +10,11 @@ import json
 import re
 
 import boto3
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 
 from approval_core.adapters.dynamodb import CLIENT_CONFIG
-from approval_core.api.http import json_response, lambda_entry_point, new_resolver, parse_json, raw_body
+from approval_core.api.http import Response, json_response, lambda_entry_point, new_resolver, parse_json, raw_body
 from approval_core.api.observability import logger, metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.domain.errors import InvalidWebhookSignature, PayloadTooLarge

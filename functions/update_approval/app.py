@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
-from approval_core.api.http import MANAGE_SCOPES, authorize, lambda_entry_point, new_resolver, no_content, parse_json
+from approval_core.api.http import (
+    MANAGE_SCOPES,
+    Response,
+    authorize,
+    lambda_entry_point,
+    new_resolver,
+    no_content,
+    parse_json,
+)
 from approval_core.api.observability import metrics, tracer
 from approval_core.api.settings import settings
 from approval_core.api.wiring import approval_service

@@ -43,6 +43,9 @@ from approval_core.domain.query import QueryError, parse_query, parse_sort
 from approval_core.domain.validation import MAX_FIELD_LENGTH, validate
 from approval_core.json_text import dumps, loads
 
+# Functions name their responses through this module only, so the HTTP edge stays in one place.
+__all__ = ["Response"]
+
 ModelT = TypeVar("ModelT", bound=BaseModel)
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 RouteHandler = Callable[..., Response[str]]
