@@ -9,10 +9,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Iterator
 
-from approval_core.domain.errors import AlreadyApproved, ApprovalAlreadyExists, ApprovalFinished, ConcurrentModification
+from approval_core.domain.errors import (
+    AlreadyApproved,
+    ApprovalAlreadyExists,
+    ApprovalFinished,
+    ConcurrentModification,
+    CreatedResourceAlreadySet,
+)
 from approval_core.domain.listing import KeyedListing, KeyedSelection
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
-from approval_core.domain.reference import Cart, Customer
+from approval_core.domain.order import fingerprint
+from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
 from approval_core.domain.rules import rule_13_status
 
 FREE_STATUSES = {Status.DECLINED, Status.EXPIRED, Status.CLOSED}
@@ -43,6 +50,8 @@ class InMemoryApprovalStore:
             expiryDate=latest.expiryDate,
             requestorId=latest.requestor.userId,
             approverId=latest.approver.userId,
+            fingerprint=fingerprint(latest.resource),
+            createdResourceId=latest.createdResource.id if latest.createdResource else None,
         )
 
     def list_for_participant(self, tenant: str, user_id: str, limit: int | None) -> list[Approval]:
@@ -94,7 +103,9 @@ class InMemoryApprovalStore:
         holder_id = self.locks.get(lock_key)
         holder = self.approvals[(tenant, holder_id)] if holder_id else None
         if holder is not None and not (
-            holder.status in FREE_STATUSES or (holder.status is Status.PENDING and holder.expiryDate <= now)
+            holder.status in FREE_STATUSES
+            or (holder.status is Status.PENDING and holder.expiryDate <= now)
+            or (holder.status is Status.APPROVED and _used_or_changed(holder, approval))
         ):
             if holder.status is Status.APPROVED:
                 raise AlreadyApproved()
@@ -142,14 +153,31 @@ class InMemoryApprovalStore:
         )
         return True
 
-    def update(self, tenant: str, approval: Approval, expected_version: int, now: str) -> None:
+    def update(
+        self,
+        tenant: str,
+        approval: Approval,
+        expected_version: int,
+        now: str,
+        expected_status: Status = Status.PENDING,
+    ) -> None:
         self.requests += 1
         stored = self.approvals[(tenant, approval.id)]
-        if stored.status is not Status.PENDING or stored.expiryDate <= now:
+        if expected_status is Status.APPROVED:
+            if stored.createdResource is not None:
+                raise CreatedResourceAlreadySet()
+            if stored.status is not Status.APPROVED:
+                raise ApprovalFinished()
+        elif stored.status is not Status.PENDING or stored.expiryDate <= now:
             raise ApprovalFinished()
         if stored.metadata.version != expected_version:
             raise ConcurrentModification()
         self.approvals[(tenant, approval.id)] = copy.deepcopy(approval)
+
+
+def _used_or_changed(holder: Approval, new: Approval) -> bool:
+    """Rules 18, 19: an APPROVED approval frees its resource once used or once the content differs."""
+    return holder.createdResource is not None or fingerprint(holder.resource) != fingerprint(new.resource)
 
 
 class InMemoryDirectory:
@@ -167,9 +195,23 @@ class InMemoryDirectory:
 
 
 class InMemoryCartSource:
-    def __init__(self, carts: Iterable[Cart] = ()) -> None:
+    """Carts, and (as a QuoteSource) quotes and the tenant's settings."""
+
+    def __init__(
+        self, carts: Iterable[Cart] = (), quotes: Iterable[Quote] = (), settings: TenantSettings | None = None
+    ) -> None:
         self.carts = {cart.id: cart for cart in carts}
+        self.quotes = {quote.id: quote for quote in quotes}
+        self.settings = settings or TenantSettings()
         self.requests = 0
+
+    def get_quote(self, tenant: str, quote_id: str) -> Quote | None:
+        self.requests += 1
+        return self.quotes.get(quote_id)
+
+    def get_tenant_settings(self, tenant: str) -> TenantSettings:
+        self.requests += 1
+        return self.settings
 
     def get_cart(self, tenant: str, cart_id: str) -> Cart | None:
         self.requests += 1

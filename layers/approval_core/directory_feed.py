@@ -1,4 +1,5 @@
-"""The directory feed's use cases: write, read and delete customers, companies and carts, whoever
+"""The directory feed's use cases: write, read and delete customers, companies, carts, quotes and
+the tenant's approval settings, whoever
 sends them (the directory API, the Emporix webhook consumer, the bulk import). Nothing here knows
 about Lambda, HTTP, SQS or DynamoDB."""
 
@@ -16,6 +17,8 @@ from approval_core.domain.directory import (
     Kind,
     Outcome,
     Propagation,
+    QuoteEntry,
+    SettingsEntry,
 )
 from approval_core.domain.errors import DirectoryEntryNotFound, ErrorDetail, StaleDirectoryWrite, ValidationFailed
 from approval_core.domain.models import Item
@@ -57,6 +60,10 @@ class DirectoryFeed:
             return self.put_company(tenant, validate(document, CompanyEntry), time_left)
         if kind is Kind.CUSTOMER:
             return self._checked(self.writer.put_customer(tenant, validate(document, CustomerEntry)))
+        if kind is Kind.QUOTE:
+            return self._checked(self.writer.put_quote(tenant, validate(document, QuoteEntry)))
+        if kind is Kind.SETTINGS:
+            return self._checked(self.writer.put_settings(tenant, validate(document, SettingsEntry)))
         return self._checked(self.writer.put_cart(tenant, validate(document, CartEntry)))
 
     def put_company(self, tenant: str, entry: CompanyEntry, time_left: TimeLeft = _always) -> WriteResult:
@@ -164,6 +171,12 @@ class DirectoryFeed:
         stored = self.writer.read(tenant, Kind.CART, cart_id)
         current = stored.document if stored is not None and not stored.deleted else {}
         return self.writer.put_cart(tenant, validate({**current, **fields, "id": cart_id}, CartEntry))
+
+    def update_quote(self, tenant: str, quote_id: str, fields: dict[str, Any]) -> Outcome:
+        """Apply a quote's fields over what is stored (as ``update_cart``)."""
+        stored = self.writer.read(tenant, Kind.QUOTE, quote_id)
+        current = stored.document if stored is not None and not stored.deleted else {}
+        return self.writer.put_quote(tenant, validate({**current, **fields, "id": quote_id}, QuoteEntry))
 
     def change_cart_item(self, tenant: str, cart_id: str, item_id: str, quantity: Decimal | None) -> Outcome:
         """Set an item's quantity (adding it when new), or remove it (``quantity`` None). The item

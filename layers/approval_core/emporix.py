@@ -30,12 +30,16 @@ UNASSIGNED = frozenset(
 FINAL = Decimal(10**16)
 CART_UPSERTS = frozenset({"cart.created", "cart.updated", "cart.merged"})
 CART_ITEM_SET = frozenset({"cart.item-added", "cart.item-updated"})
+QUOTE_UPSERTS = frozenset({"quote.created", "quote.updated", "quote.status-changed"})
+QUOTE_DELETIONS = frozenset({"quote.deleted"})
 HANDLED = (
     CUSTOMER_UPSERTS
     | COMPANY_UPSERTS
     | UNASSIGNED
     | CART_UPSERTS
     | CART_ITEM_SET
+    | QUOTE_UPSERTS
+    | QUOTE_DELETIONS
     | {
         "customer.deleted",
         "client-management.legalentity-deleted",
@@ -47,6 +51,8 @@ HANDLED = (
 # The cart fields the approval reads; an event that carries them (a richer payload than the
 # reference shows) updates them.
 CART_FIELDS = ("customerId", "siteCode", "currency", "items", "totalPrice", "subTotalPrice", "subtotalAggregate")
+# A quote's: the cart's, and the legal entity Emporix names the quote's company by.
+QUOTE_FIELDS = (*CART_FIELDS, "companyId")
 
 
 def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
@@ -87,6 +93,8 @@ def entity_of(event_type: str, payload: dict[str, Any]) -> str:
         return f"company#{payload.get('legalEntityId') or ''}"
     if event_type.startswith("cart."):
         return f"cart#{payload.get('cartId') or payload.get('id') or ''}"
+    if event_type.startswith("quote."):
+        return f"quote#{payload.get('quoteId') or payload.get('id') or ''}"
     return f"other#{event_type}"
 
 
@@ -148,6 +156,17 @@ def apply_event(
         quantity = None if event_type == "cart.item-deleted" else Decimal(str(payload.get("quantity", 0)))
         outcome = feed.change_cart_item(tenant, _text(payload, "cartId"), _text(payload, "itemId"), quantity)
         return Applied(event_type, outcome)
+    if event_type in QUOTE_UPSERTS:
+        quote = {**payload}
+        if quote.get("companyId") is None and isinstance(quote.get("legalEntity"), dict):
+            quote["companyId"] = quote["legalEntity"].get("id")
+        fields = {key: quote[key] for key in QUOTE_FIELDS if quote.get(key) is not None}
+        quote_id = str(payload.get("quoteId") or _text(payload, "id"))
+        return Applied(event_type, feed.update_quote(tenant, quote_id, {**fields, **ordering}))
+    if event_type in QUOTE_DELETIONS:
+        revision = revision_of(metadata.get("version"), None) if "version" in metadata else None
+        quote_id = str(payload.get("quoteId") or _text(payload, "id"))
+        return Applied(event_type, feed.delete_event(tenant, Kind.QUOTE, quote_id, revision).outcome)
     return Applied(event_type, None)
 
 

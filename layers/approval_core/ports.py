@@ -7,11 +7,21 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Protocol
 
-from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry, Kind, Outcome, Propagation, Stored
+from approval_core.domain.directory import (
+    CartEntry,
+    CompanyEntry,
+    CustomerEntry,
+    Kind,
+    Outcome,
+    Propagation,
+    QuoteEntry,
+    SettingsEntry,
+    Stored,
+)
 from approval_core.domain.events import ApprovalEvent
 from approval_core.domain.listing import KeyedListing, KeyedSelection
-from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
-from approval_core.domain.reference import Cart, Customer
+from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, ResourceType, Status
+from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
 
 
 class ApprovalStore(Protocol):
@@ -27,10 +37,20 @@ class ApprovalStore(Protocol):
         """
         ...
 
-    def update(self, tenant: str, approval: Approval, expected_version: int, now: str) -> None:
+    def update(
+        self,
+        tenant: str,
+        approval: Approval,
+        expected_version: int,
+        now: str,
+        expected_status: Status = Status.PENDING,
+    ) -> None:
         """Replace the approval with its next version, with its participants' copies and the
         resource's lock, atomically; only while the stored one is PENDING, not overdue at
         ``now`` (rule 7) and at ``expected_version`` (rule 9).
+
+        ``expected_status`` APPROVED: the one change an APPROVED approval accepts (rule 16), only
+        while it has no ``createdResource`` yet.
 
         Raises ApprovalFinished or ConcurrentModification, told apart from the item the failed
         condition returns, not from a second read.
@@ -102,15 +122,32 @@ class CartSource(Protocol):
     def get_cart(self, tenant: str, cart_id: str) -> Cart | None: ...
 
 
+class QuoteSource(Protocol):
+    """Quotes (rule 14) and the tenant's approval settings, from the commerce platform."""
+
+    def get_quote(self, tenant: str, quote_id: str) -> Quote | None: ...
+
+    def get_tenant_settings(self, tenant: str) -> TenantSettings:
+        """The settings stored for the tenant; none stored: quote approvals off."""
+        ...
+
+
 class CustomersAndCart(Protocol):
     """What a use case reads before it decides, in as few requests as the stores allow: the
     DynamoDB adapter (``adapters.reads.DynamoReads``) reads each group in one BatchGetItem over
     both tables; ``adapters.reads.SeparateReads`` composes the other ports."""
 
     def get_customers_and_cart(
-        self, tenant: str, customer_ids: Iterable[str], cart_id: str
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
     ) -> tuple[dict[str, Customer], Cart | None]:
-        """The customers the directory knows among ``customer_ids``, by id, and the cart."""
+        """The customers the directory knows among ``customer_ids``, by id, and the cart (or,
+        for ``resource_type`` QUOTE, the quote)."""
+        ...
+
+    def get_customers_quote_and_settings(
+        self, tenant: str, customer_ids: Iterable[str], quote_id: str
+    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings]:
+        """What a quote approval's create reads: the customers, the quote and the tenant's settings."""
         ...
 
     def get_customer_cart_and_lock(
@@ -122,7 +159,7 @@ class CustomersAndCart(Protocol):
 
 
 class DirectoryWriter(Protocol):
-    """The one way into the directory (customers, companies, carts): the directory API, the
+    """The one way into the directory (customers, companies, carts, quotes, settings): the directory API, the
     webhook consumer and the bulk import all write through it. Each write reads the entry,
     applies ``domain.directory.decide`` and writes only if nothing changed in between."""
 
@@ -140,6 +177,10 @@ class DirectoryWriter(Protocol):
         ...
 
     def put_cart(self, tenant: str, entry: CartEntry, same_revision_applies: bool = False) -> Outcome: ...
+
+    def put_quote(self, tenant: str, entry: QuoteEntry, same_revision_applies: bool = False) -> Outcome: ...
+
+    def put_settings(self, tenant: str, entry: SettingsEntry) -> Outcome: ...
 
     def delete(self, tenant: str, kind: Kind, entry_id: str, revision: Decimal | None) -> Outcome:
         """Delete the entry, leaving a marker that keeps older writes out. Never touches approvals."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from approval_core.domain import patch, rules
+from approval_core.domain import order, patch, rules
 from approval_core.domain.caller import Caller
 from approval_core.domain.clock import DEFAULT_EXPIRY_SECONDS, iso, iso_after, utc_now
 from approval_core.domain.errors import (
@@ -31,14 +31,17 @@ from approval_core.domain.models import (
     HistoryAction,
     HistoryEntry,
     Metadata,
+    OrderRecord,
     PermittedAnswer,
     Person,
+    Reference,
     ResourceQuery,
+    ResourceType,
     Status,
     is_identifier,
 )
 from approval_core.domain.query import paginate, sort_documents
-from approval_core.domain.reference import Customer
+from approval_core.domain.reference import Cart, Customer
 from approval_core.domain.validation import validate
 from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory
 
@@ -77,11 +80,10 @@ class ApprovalService:
 
     # ------------------------------------------------------------------ create
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
-        """Ask an approver to approve the caller's cart (rules 1 to 5). Returns the new id."""
+        """Ask an approver to approve the caller's cart or quote (rules 1 to 5, 14, 15). Returns
+        the new id."""
         now = self.clock()
-        customers, cart = self.reads.get_customers_and_cart(
-            caller.tenant, {caller.user_id, request.approver.userId}, request.resourceId
-        )
+        customers, cart = self._read_for_create(caller, request)
         requestor = self._caller_as_customer(customers, caller)
 
         rules.caller_company_exists(requestor)
@@ -107,6 +109,7 @@ class ApprovalService:
             comment=request.comment,
             expiryDate=iso_after(now, self.expiry_seconds),
             details=request.details,
+            legalEntity=Reference(id=company.id),  # rule 15
             metadata=Metadata(createdAt=created_at, modifiedAt=created_at, version=1),
             history=[
                 HistoryEntry(
@@ -114,8 +117,21 @@ class ApprovalService:
                 )
             ],
         )
-        self.store.create(caller.tenant, approval, now=created_at)  # rule 5
+        self.store.create(caller.tenant, approval, now=created_at)  # rules 5, 18, 19
         return approval.id
+
+    def _read_for_create(
+        self, caller: Caller, request: CreateApprovalRequest
+    ) -> tuple[dict[str, Customer], Cart | None]:
+        """The customers and the cart, or the quote with the tenant's settings (rule 14), in one read."""
+        ids = {caller.user_id, request.approver.userId}
+        if request.resourceType is ResourceType.QUOTE:
+            customers, quote, settings = self.reads.get_customers_quote_and_settings(
+                caller.tenant, ids, request.resourceId
+            )
+            order.rule_14_type_and_action(request.resourceType, settings)
+            return customers, quote
+        return self.reads.get_customers_and_cart(caller.tenant, ids, request.resourceId)
 
     # ------------------------------------------------------------------ read
     def get_approval(self, caller: Caller, approval_id: str) -> Approval:
@@ -202,6 +218,9 @@ class ApprovalService:
         The requestor's change of the status to CLOSED is the DELETE's change (rule 10): the same
         history entry and event, and the same refusal of an approval that is no longer PENDING.
         """
+        if patch.records_order(body):
+            self.record_order(caller, approval_id, body, if_match)
+            return
         now = self.clock()
         stored = self._visible(caller, approval_id)
         role = patch.Role.REQUESTOR if caller.user_id == stored.requestor.userId else patch.Role.APPROVER
@@ -223,6 +242,52 @@ class ApprovalService:
         _rule_9_if_match(stored, if_match)
         action = HistoryAction(new_status) if new_status else HistoryAction.UPDATED
         self._save(caller, stored, patched, action, now)
+
+    def record_order(self, caller: Caller, approval_id: str, body: Any, if_match: str | None = None) -> None:
+        """PATCH ``add /createdResource``: the order the approved checkout created (rule 16), set
+        once by a participant or the platform's machine client. On a PENDING approval it is the
+        approval by ordering (rule 17): the approver (or the platform acting for them) approves
+        and records the order in one conditional write, with a history entry and an event each."""
+        now = self.clock()
+        at = iso(now)
+        stored = self._visible(caller, approval_id, platform_sees=order.is_platform(caller))
+        created = validate({"createdResource": patch.created_resource(patch.parse_operations(body))}, OrderRecord)
+        approves = order.rule_16_17_may_record_order(stored, caller, rules.rule_13_effective(stored, at).status)
+        _rule_9_if_match(stored, if_match)
+        version = stored.metadata.version
+        entries = []
+        if approves:
+            version += 1
+            entries.append(
+                HistoryEntry(
+                    at=at,
+                    by=order.deciding_user(stored, caller),
+                    action=HistoryAction.APPROVED,
+                    status=Status.APPROVED,
+                    version=version,
+                )
+            )
+        version += 1
+        entries.append(
+            HistoryEntry(
+                at=at, by=caller.user_id, action=HistoryAction.ORDERED, status=Status.APPROVED, version=version
+            )
+        )
+        changed = stored.model_copy(
+            update={
+                "status": Status.APPROVED,
+                "createdResource": created.createdResource,
+                "metadata": Metadata(createdAt=stored.metadata.createdAt, modifiedAt=at, version=version),
+                "history": [*stored.history, *entries],
+            }
+        )
+        self.store.update(
+            caller.tenant,
+            changed,
+            expected_version=stored.metadata.version,
+            now=at,
+            expected_status=Status.PENDING if approves else Status.APPROVED,
+        )
 
     def close_approval(self, caller: Caller, approval_id: str) -> None:
         """DELETE: the requestor closes a PENDING approval; the document stays (rule 10)."""
@@ -261,7 +326,7 @@ class ApprovalService:
 
     # ------------------------------------------------------------------ questions about a cart
     def permitted(self, caller: Caller, request: ResourceQuery) -> PermittedAnswer:
-        """Rule 11: may the caller check this cart out now?"""
+        """Rules 11, 18 and 19: may the caller check this cart (or quote) out now?"""
         known, cart, latest = self.reads.get_customer_cart_and_lock(
             caller.tenant, caller.user_id, request.resourceId, request.resourceType, request.action
         )
@@ -276,17 +341,23 @@ class ApprovalService:
         if not knows_it:
             return denied.model_copy(update={"permitted": is_admin})
         status = rules.rule_13_status(latest.status, latest.expiryDate, iso(self.clock())) if latest else None
-        permitted = is_admin or rules.is_buyer_within_limit(customer, cart) or status is Status.APPROVED
+        # Rules 18 and 19: an APPROVED approval covers the content the approver saw, once.
+        reason = order.rule_18_19_reason(latest, cart.snapshot()) if latest and status is Status.APPROVED else None
+        without_approval = is_admin or rules.is_buyer_within_limit(customer, cart)
+        permitted = without_approval or (status is Status.APPROVED and reason is None)
         return PermittedAnswer(
             action=request.action,
             permitted=permitted,
             status=status,
             approvalId=latest.approvalId if latest else None,
+            reason=None if permitted else reason,
         )
 
     def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
         """Rule 12: who in the caller's company could approve this cart (never the caller)."""
-        customers, cart = self.reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
+        customers, cart = self.reads.get_customers_and_cart(
+            caller.tenant, {caller.user_id}, request.resourceId, request.resourceType
+        )
         requestor = self._caller_as_customer(customers, caller)
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)
@@ -302,7 +373,7 @@ class ApprovalService:
         return [ApproverCandidate(userId=c.id, firstName=c.first_name, lastName=c.last_name) for c in ordered]
 
     # ------------------------------------------------------------------ helpers
-    def _visible(self, caller: Caller, approval_id: str) -> Approval:
+    def _visible(self, caller: Caller, approval_id: str, platform_sees: bool = False) -> Approval:
         if not is_identifier(approval_id):
             # Checked before any read: DynamoDB refuses keys beyond its limits, and no approval has such an id.
             if "/" in approval_id:
@@ -312,7 +383,7 @@ class ApprovalService:
             message = f"approvalId: {excerpt(approval_id)} is not an approval id"
             raise ValidationFailed(message, [ErrorDetail(field="approvalId", message=message)])
         approval = self.store.get(caller.tenant, approval_id)
-        if approval is None or not rules.rule_6_visible_to(approval, caller.user_id):
+        if approval is None or not (platform_sees or rules.rule_6_visible_to(approval, caller.user_id)):
             raise ApprovalNotFound(f"Approval {approval_id} does not exist")
         return approval
 

@@ -19,11 +19,13 @@ from approval_core.domain.errors import (
     ApprovalAlreadyExists,
     ApprovalFinished,
     ConcurrentModification,
+    CreatedResourceAlreadySet,
     ServiceBusy,
     ValidationFailed,
 )
 from approval_core.domain.listing import KeyedListing, KeyedSelection
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
+from approval_core.domain.order import fingerprint
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,13 +38,18 @@ EXPIRY_HEADROOM_BYTES = 512
 TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 # A resource is free for a new approval when it never had one, when its latest finished without
-# approval, or when its latest is PENDING but overdue (rule 13: it reads as EXPIRED already).
+# approval, when its latest is PENDING but overdue (rule 13: it reads as EXPIRED already), or when
+# its latest is APPROVED but used (rule 19) or for other content than the resource has now (rule 18).
 RESOURCE_IS_FREE = (
     "attribute_not_exists(PK) OR #status IN (:declined, :expired, :closed) "
-    "OR (#status = :pending AND expiryDate <= :now)"
+    "OR (#status = :pending AND expiryDate <= :now) "
+    "OR (#status = :approved AND (attribute_exists(createdResourceId) "
+    "OR (attribute_exists(fingerprint) AND fingerprint <> :fingerprint)))"
 )
 # Rules 7 and 9: only a PENDING, not overdue approval at the version the change was based on.
 STILL_AS_READ = "#status = :pending AND expiryDate > :now AND #metadata.#version = :expected"
+# Rule 16: an APPROVED approval records its order once, at the version the change was based on.
+USED_ONCE = "#status = :approved AND attribute_not_exists(createdResource) AND #metadata.#version = :expected"
 
 
 class DynamoApprovalStore:
@@ -185,7 +192,9 @@ class DynamoApprovalStore:
                         ":expired": Status.EXPIRED,
                         ":closed": Status.CLOSED,
                         ":pending": Status.PENDING,
+                        ":approved": Status.APPROVED,
                         ":now": now,
+                        ":fingerprint": fingerprint(approval.resource),
                     }
                 ),
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -203,34 +212,55 @@ class DynamoApprovalStore:
                 raise ApprovalAlreadyExists(f"Approval {holder.get('approvalId')} is already pending for this resource")
             raise ApprovalAlreadyExists(f"Approval {approval.id} already exists")
 
-    def update(self, tenant: str, approval: Approval, expected_version: int, now: str) -> None:
+    def update(
+        self,
+        tenant: str,
+        approval: Approval,
+        expected_version: int,
+        now: str,
+        expected_status: Status = Status.PENDING,
+    ) -> None:
         changed = self._put_approval(tenant, approval)
+        if expected_status is Status.APPROVED:
+            # Rule 16: the one change of an APPROVED approval, recording its order once.
+            condition = USED_ONCE
+            values: dict[str, Any] = {":approved": Status.APPROVED, ":expected": expected_version}
+        else:
+            condition = STILL_AS_READ
+            values = {":pending": Status.PENDING, ":now": now, ":expected": expected_version}
         changed["Put"].update(
             {
-                "ConditionExpression": STILL_AS_READ,
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#status": "status", "#metadata": "metadata", "#version": "version"},
-                "ExpressionAttributeValues": to_item(
-                    {":pending": Status.PENDING, ":now": now, ":expected": expected_version}
-                ),
+                "ExpressionAttributeValues": to_item(values),
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         )
-        # Only a PENDING approval changes (the condition above), so it leaves PENDING.
-        writes: list[Any] = [changed, *self._participant_writes(tenant, approval, previous=Status.PENDING)]
+        # Only an approval of the expected status changes (the condition above).
+        writes: list[Any] = [changed, *self._participant_writes(tenant, approval, previous=expected_status)]
+        lock: dict[str, Any] = {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(_lock(tenant, approval)),
+                # The lock still names this approval: it cannot have moved on while this one was
+                # PENDING and not overdue, and the first condition holds that. An APPROVED one's
+                # resource may have a newer approval (rules 18, 19): the lock is that one's then.
+                "ConditionExpression": "approvalId = :id",
+                "ExpressionAttributeValues": to_item({":id": approval.id}),
+            }
+        }
         if approval.status is not Status.PENDING:
-            writes.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(_lock(tenant, approval)),
-                        # The lock still names this approval: it cannot have moved on while this
-                        # one was PENDING and not overdue, and the first condition holds that.
-                        "ConditionExpression": "approvalId = :id",
-                        "ExpressionAttributeValues": to_item({":id": approval.id}),
-                    }
-                }
-            )
+            writes.append(lock)
         refused = self._transact(writes)
+        if refused and expected_status is Status.APPROVED and refused[0].get("Code") != CONDITION_FAILED:
+            writes.remove(lock)
+            refused = self._transact(writes)
+        if refused and expected_status is Status.APPROVED:
+            stored = from_item(refused[0].get("Item", {}))
+            if stored.get("createdResource"):
+                raise CreatedResourceAlreadySet(f"Approval {approval.id} already records its order")
+            if stored.get("status") != Status.APPROVED:
+                raise ApprovalFinished()
         if refused:
             # Only the approval's condition can fail: the lock's holds while that one does.
             stored = from_item(refused[0].get("Item", {}))
@@ -410,6 +440,8 @@ def _lock(tenant: str, approval: Approval) -> dict[str, Any]:
         "requestorId": approval.requestor.userId,
         "approverId": approval.approver.userId,
         "version": approval.metadata.version,
+        "fingerprint": fingerprint(approval.resource),
+        "createdResourceId": approval.createdResource.id if approval.createdResource else None,
     }
 
 

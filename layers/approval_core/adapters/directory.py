@@ -24,12 +24,14 @@ from approval_core.domain.directory import (
     Kind,
     Outcome,
     Propagation,
+    QuoteEntry,
+    SettingsEntry,
     Stored,
     decide,
     decide_delete,
 )
 from approval_core.domain.models import Money
-from approval_core.domain.reference import Cart, Company, Customer
+from approval_core.domain.reference import Cart, Company, Customer, Quote, TenantSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,6 +79,14 @@ class DynamoDirectory:
                 customer = customer_of(record)
                 customers[customer.id] = customer
         return customers, cart
+
+    def get_quote(self, tenant: str, quote_id: str) -> Quote | None:
+        record = next(iter(self._batch_get([keys.quote(tenant, quote_id)])), None)
+        return None if record is None or record.get("deleted") else Quote.model_validate(record)
+
+    def get_tenant_settings(self, tenant: str) -> TenantSettings:
+        record = next(iter(self._batch_get([keys.tenant_settings(tenant)])), None)
+        return tenant_settings_of(record)
 
     def get_members(self, tenant: str, company_id: str) -> list[Customer]:
         query: dict[str, Any] = {
@@ -195,6 +205,30 @@ class DynamoDirectoryWriter:
                 return outcome
             record = {**key, **entry.cart().model_dump(mode="python", exclude_none=True), **_ordering(entry)}
             self._transact([self._put_after(record, current)])
+            return outcome
+
+        return self._retrying(attempt)
+
+    def put_quote(self, tenant: str, entry: QuoteEntry, same_revision_applies: bool = False) -> Outcome:
+        return self._put_entry(
+            tenant, keys.quote(tenant, entry.id), quote_record(entry.quote()), entry, same_revision_applies
+        )
+
+    def put_settings(self, tenant: str, entry: SettingsEntry) -> Outcome:
+        record = {"id": entry.id, "enableQuoteApprovalProcess": entry.enableQuoteApprovalProcess}
+        return self._put_entry(tenant, keys.tenant_settings(tenant, entry.id), record, entry, False)
+
+    def _put_entry(
+        self, tenant: str, key: keys.Key, record: dict[str, Any], entry: Any, same_revision_applies: bool
+    ) -> Outcome:
+        """An entry that is one item (a quote, the settings), written as ``put_cart`` writes a cart."""
+
+        def attempt() -> Outcome:
+            current = self._get(key)
+            outcome = decide(_stored_or_none(current), entry.revision(), same_revision_applies)
+            if outcome is not Outcome.WRITTEN:
+                return outcome
+            self._transact([self._put_after({**key, **record, **_ordering(entry)}, current)])
             return outcome
 
         return self._retrying(attempt)
@@ -361,6 +395,8 @@ class DynamoDirectoryWriter:
         companies: Sequence[Company],
         customers: Sequence[Customer],
         carts: Sequence[Cart],
+        quotes: Sequence[Quote] = (),
+        settings: TenantSettings | None = None,
     ) -> int:
         """Write everything unconditionally, in batches (local mode's seed, tests); returns the
         number of items written."""
@@ -373,6 +409,9 @@ class DynamoDirectoryWriter:
         items.extend(
             {**keys.cart(tenant, cart.id), **cart.model_dump(mode="python", exclude_none=True)} for cart in carts
         )
+        items.extend({**keys.quote(tenant, quote.id), **quote_record(quote)} for quote in quotes)
+        if settings is not None:
+            items.append(settings_item(tenant, settings))
         self.write_items(items)
         return len(items)
 
@@ -419,6 +458,12 @@ class DynamoDirectoryWriter:
                     for cid in _live_companies(current)
                     if cid not in customer.company_ids
                 )
+            elif isinstance(entry, QuoteEntry):
+                item = {**key, **quote_record(entry.quote()), **_ordering(entry), **seq}
+                requests.append({"PutRequest": {"Item": to_item(item)}})
+            elif isinstance(entry, SettingsEntry):
+                item = {**settings_item(tenant, entry.domain()), **_ordering(entry), **seq}
+                requests.append({"PutRequest": {"Item": to_item(item)}})
             else:
                 item = {**key, **entry.cart().model_dump(mode="python", exclude_none=True), **_ordering(entry), **seq}
                 requests.append({"PutRequest": {"Item": to_item(item)}})
@@ -513,12 +558,35 @@ def cart_item(tenant: str, cart: Cart) -> dict[str, Any]:
     return {**keys.cart(tenant, cart.id), **cart.model_dump(mode="python", exclude_none=True)}
 
 
-Entry = CompanyEntry | CustomerEntry | CartEntry
+def quote_record(quote: Quote) -> dict[str, Any]:
+    return quote.model_dump(mode="python", exclude_none=True)
+
+
+def settings_item(tenant: str, settings: TenantSettings) -> dict[str, Any]:
+    return {
+        **keys.tenant_settings(tenant),
+        "id": "approval",
+        "enableQuoteApprovalProcess": settings.enable_quote_approval_process,
+    }
+
+
+def tenant_settings_of(record: dict[str, Any] | None) -> TenantSettings:
+    """The stored settings; none stored (or deleted) is Emporix's default: quote approvals off."""
+    if record is None or record.get("deleted"):
+        return TenantSettings()
+    return TenantSettings(enable_quote_approval_process=bool(record.get("enableQuoteApprovalProcess")))
+
+
+Entry = CompanyEntry | CustomerEntry | CartEntry | QuoteEntry | SettingsEntry
 
 
 def _kind_of(entry: Entry) -> Kind:
     if isinstance(entry, CompanyEntry):
         return Kind.COMPANY
+    if isinstance(entry, QuoteEntry):
+        return Kind.QUOTE
+    if isinstance(entry, SettingsEntry):
+        return Kind.SETTINGS
     return Kind.CUSTOMER if isinstance(entry, CustomerEntry) else Kind.CART
 
 
@@ -527,7 +595,13 @@ def _key_text(key: Mapping[str, Any]) -> str:
 
 
 def _entry_key(tenant: str, kind: Kind, entry_id: str) -> keys.Key:
-    return {Kind.COMPANY: keys.company, Kind.CUSTOMER: keys.customer, Kind.CART: keys.cart}[kind](tenant, entry_id)
+    return {
+        Kind.COMPANY: keys.company,
+        Kind.CUSTOMER: keys.customer,
+        Kind.CART: keys.cart,
+        Kind.QUOTE: keys.quote,
+        Kind.SETTINGS: keys.tenant_settings,
+    }[kind](tenant, entry_id)
 
 
 def _ordering(entry: Any) -> dict[str, Any]:

@@ -176,3 +176,31 @@ def is_cart(item: dict[str, object]) -> bool:
 
 
 CART_SORT_KEY = "CART"
+
+
+def quote(tenant: str, quote_id: str) -> Key:
+    return {"PK": f"TENANT#{tenant}#QUOTE#{quote_id}", "SK": QUOTE_SORT_KEY}
+
+
+def is_quote(item: dict[str, object]) -> bool:
+    return item.get("SK") == QUOTE_SORT_KEY
+
+
+QUOTE_SORT_KEY = "QUOTE"
+
+
+def resource(tenant: str, resource_type: str, resource_id: str) -> Key:
+    """The cart or quote an approval is for, by the approval's ``resourceType``."""
+    return quote(tenant, resource_id) if resource_type == "QUOTE" else cart(tenant, resource_id)
+
+
+def tenant_settings(tenant: str, settings_id: str = "approval") -> Key:
+    """A tenant's settings (``approval``: Emporix's ``approval.*`` system preferences)."""
+    return {"PK": f"TENANT#{tenant}#SETTINGS#{settings_id}", "SK": SETTINGS_SORT_KEY}
+
+
+def is_tenant_settings(item: dict[str, object]) -> bool:
+    return item.get("SK") == SETTINGS_SORT_KEY
+
+
+SETTINGS_SORT_KEY = "SETTINGS"

@@ -10,15 +10,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
-from approval_core.adapters.directory import BATCH_GET_LIMIT, customer_of
+from approval_core.adapters.directory import BATCH_GET_LIMIT, customer_of, tenant_settings_of
 from approval_core.adapters.dynamodb import from_item, to_item
 from approval_core.domain.errors import ServiceBusy
-from approval_core.domain.models import ResourceApproval
-from approval_core.domain.reference import Cart, Customer
-from approval_core.ports import ApprovalStore, CartSource, Directory
+from approval_core.domain.models import ResourceApproval, ResourceType
+from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
+from approval_core.ports import ApprovalStore, CartSource, Directory, QuoteSource
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,39 +39,48 @@ class DynamoReads:
         self._approvals = approvals_table
 
     def get_customers_and_cart(
-        self, tenant: str, customer_ids: Iterable[str], cart_id: str
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
     ) -> tuple[dict[str, Customer], Cart | None]:
         wanted = [keys.customer(tenant, cid) for cid in sorted(set(customer_ids))[: BATCH_GET_LIMIT - 1]]
-        wanted.append(keys.cart(tenant, cart_id))
-        customers, cart, _ = self._read({self._directory: wanted})
-        return customers, cart
+        wanted.append(keys.resource(tenant, resource_type, cart_id))
+        read = self._read({self._directory: wanted})
+        return read.customers, read.cart
+
+    def get_customers_quote_and_settings(
+        self, tenant: str, customer_ids: Iterable[str], quote_id: str
+    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings]:
+        wanted = [keys.customer(tenant, cid) for cid in sorted(set(customer_ids))[: BATCH_GET_LIMIT - 2]]
+        wanted.extend([keys.quote(tenant, quote_id), keys.tenant_settings(tenant)])
+        read = self._read({self._directory: wanted})
+        quote = read.cart if isinstance(read.cart, Quote) else None
+        return read.customers, quote, tenant_settings_of(read.settings)
 
     def get_customer_cart_and_lock(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
     ) -> tuple[Customer | None, Cart | None, ResourceApproval | None]:
-        customers, cart, lock = self._read(
+        read = self._read(
             {
-                self._directory: [keys.customer(tenant, customer_id), keys.cart(tenant, cart_id)],
+                self._directory: [keys.customer(tenant, customer_id), keys.resource(tenant, resource_type, cart_id)],
                 self._approvals: [keys.resource_lock(tenant, resource_type, cart_id, action)],
             }
         )
-        return customers.get(customer_id), cart, lock
+        return read.customers.get(customer_id), read.cart, read.lock
 
-    def _read(
-        self, wanted: Mapping[str, list[keys.Key]]
-    ) -> tuple[dict[str, Customer], Cart | None, ResourceApproval | None]:
-        customers: dict[str, Customer] = {}
-        cart: Cart | None = None
-        lock: ResourceApproval | None = None
+    def _read(self, wanted: Mapping[str, list[keys.Key]]) -> _Read:
+        read = _Read()
         for table, record in self._batch_get(wanted):
             if table == self._approvals:
-                lock = ResourceApproval.model_validate(record)
+                read.lock = ResourceApproval.model_validate(record)
             elif keys.is_cart(record):
-                cart = Cart.model_validate(record)
+                read.cart = Cart.model_validate(record)
+            elif keys.is_quote(record):
+                read.cart = None if record.get("deleted") else Quote.model_validate(record)
+            elif keys.is_tenant_settings(record):
+                read.settings = record
             else:
                 customer = customer_of(record)
-                customers[customer.id] = customer
-        return customers, cart, lock
+                read.customers[customer.id] = customer
+        return read
 
     def _batch_get(self, wanted: Mapping[str, list[keys.Key]]) -> Iterator[tuple[str, dict[str, Any]]]:
         request: Mapping[str, Any] = {
@@ -92,22 +102,45 @@ class DynamoReads:
             raise ServiceBusy("DynamoDB is throttling reads; retry shortly")
 
 
-class SeparateReads:
-    """CustomersAndCart from a Directory, a CartSource and an ApprovalStore that cannot share a read."""
+@dataclass
+class _Read:
+    customers: dict[str, Customer] = field(default_factory=dict)
+    cart: Cart | None = None  # the cart, or the quote
+    lock: ResourceApproval | None = None
+    settings: dict[str, Any] | None = None
 
-    def __init__(self, directory: Directory, carts: CartSource, store: ApprovalStore) -> None:
+
+class SeparateReads:
+    """CustomersAndCart from a Directory, a CartSource, a QuoteSource and an ApprovalStore that
+    cannot share a read. Without a quote source there are no quotes, and quote approvals are off."""
+
+    def __init__(
+        self, directory: Directory, carts: CartSource, store: ApprovalStore, quotes: QuoteSource | None = None
+    ) -> None:
         self._directory = directory
         self._carts = carts
         self._store = store
+        self._quotes = quotes
 
     def get_customers_and_cart(
-        self, tenant: str, customer_ids: Iterable[str], cart_id: str
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
     ) -> tuple[dict[str, Customer], Cart | None]:
-        return self._directory.get_customers(tenant, customer_ids), self._carts.get_cart(tenant, cart_id)
+        customers = self._directory.get_customers(tenant, customer_ids)
+        if resource_type == ResourceType.QUOTE:
+            return customers, self._quotes.get_quote(tenant, cart_id) if self._quotes else None
+        return customers, self._carts.get_cart(tenant, cart_id)
+
+    def get_customers_quote_and_settings(
+        self, tenant: str, customer_ids: Iterable[str], quote_id: str
+    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings]:
+        customers = self._directory.get_customers(tenant, customer_ids)
+        if self._quotes is None:
+            return customers, None, TenantSettings()
+        return customers, self._quotes.get_quote(tenant, quote_id), self._quotes.get_tenant_settings(tenant)
 
     def get_customer_cart_and_lock(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
     ) -> tuple[Customer | None, Cart | None, ResourceApproval | None]:
-        customers, cart = self.get_customers_and_cart(tenant, {customer_id}, cart_id)
+        customers, cart = self.get_customers_and_cart(tenant, {customer_id}, cart_id, resource_type)
         lock = self._store.latest_for_resource(tenant, resource_type, cart_id, action)
         return customers.get(customer_id), cart, lock

@@ -169,6 +169,7 @@ def authorize(event: APIGatewayProxyEventV2, settings: Settings, tenant: str, sc
         tenant=tenant,
         user_id=user_id,
         groups=None if groups is None else frozenset(_claim_list(groups)),
+        scopes=frozenset(granted),
     )
 
 

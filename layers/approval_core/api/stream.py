@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from approval_core.adapters.approval_store import changed_approval
 from approval_core.api.observability import metrics
-from approval_core.domain.events import approval_changed
+from approval_core.domain.events import approval_changes
 from approval_core.ports import EventPublisher
 
 
@@ -52,5 +52,6 @@ def _publish(record: DynamoDBRecord, publisher: EventPublisher) -> None:
     if changed is None:
         return
     tenant, approval = changed
-    publisher.publish(approval_changed(tenant, approval))
-    metrics.add_metric(name="ApprovalEventsPublished", unit=MetricUnit.Count, value=1)
+    for event in approval_changes(tenant, approval):
+        publisher.publish(event)
+        metrics.add_metric(name="ApprovalEventsPublished", unit=MetricUnit.Count, value=1)

@@ -13,3 +13,5 @@ class Caller:
     tenant: str
     user_id: str
     groups: frozenset[str] | None = None
+    # The token's scopes: the platform's machine client is told apart by them (rules 16, 17).
+    scopes: frozenset[str] = frozenset()

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from approval_core.domain.models import Identifier, Money, Text
-from approval_core.domain.reference import Cart, Company, Customer
+from approval_core.domain.reference import Cart, Company, Customer, Quote, TenantSettings
 
 GroupName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 # A customer item, its member items (added and removed) and a check of each company's record are
@@ -99,16 +99,47 @@ class CartEntry(Cart, _Ordered):
         return Cart.model_validate(self.model_dump(exclude={"version", "modifiedAt"}))
 
 
+class QuoteEntry(Quote, _Ordered):
+    """A quote: a cart's shape with ``itemId`` per line; its ``version`` is both its ordering
+    and the version an approval's fingerprint holds (rule 18). Unknown fields are ignored."""
+
+    version: Annotated[int, Field(ge=0, le=10**15)] | None = None
+
+    def quote(self) -> Quote:
+        return Quote.model_validate(self.model_dump(exclude={"modifiedAt"}))
+
+
+# The tenant's approval settings are one entry, ``settings/approval``: Emporix's ``approval.*``
+# system preferences.
+APPROVAL_SETTINGS_ID: Literal["approval"] = "approval"
+
+
+class SettingsEntry(_Ordered):
+    """``approval.enableQuoteApprovalProcess`` (rule 14): off unless set, as in Emporix."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Literal["approval"] = APPROVAL_SETTINGS_ID
+    enableQuoteApprovalProcess: bool = False
+
+    def domain(self) -> TenantSettings:
+        return TenantSettings(enable_quote_approval_process=self.enableQuoteApprovalProcess)
+
+
 class Kind(StrEnum):
     COMPANY = "companies"
     CUSTOMER = "customers"
     CART = "carts"
+    QUOTE = "quotes"
+    SETTINGS = "settings"
 
 
 ENTRY_MODELS: dict[Kind, type[_Ordered]] = {
     Kind.COMPANY: CompanyEntry,
     Kind.CUSTOMER: CustomerEntry,
     Kind.CART: CartEntry,
+    Kind.QUOTE: QuoteEntry,
+    Kind.SETTINGS: SettingsEntry,
 }
 
 

@@ -73,8 +73,8 @@ class InvalidStatusValue(ApprovalError):
 
 
 class ResourceTypeActionMismatch(ApprovalError):
-    """A documented code of the contract that no request produces today: CART and CHECKOUT are
-    the only resource type and action, and the models refuse any other value first (400001)."""
+    """Rule 14: a resource type and action the tenant does not approve (QUOTE while the tenant's
+    quote approvals are switched off). Unknown values are refused by the models first (400001)."""
 
     error_code = "APPROVAL-400004"
     default_message = "Resource type and action do not match"
@@ -113,6 +113,13 @@ class InvalidPatchOperation(ApprovalError):
 class NoCompany(ApprovalError):
     error_code = "APPROVAL-400011"
     default_message = "Caller is not assigned to any company"
+
+
+class CreatedResourceAlreadySet(ApprovalError):
+    """Rule 16: ``createdResource`` is set once."""
+
+    error_code = "APPROVAL-400015"
+    default_message = "The approval already records the order it was used for"
 
 
 # --------------------------------------------------------------------------- 404

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from approval_core.domain.models import Approval, HistoryAction
+from approval_core.domain.models import Approval, HistoryAction, HistoryEntry
 
 SOURCE = "approval.service"
 
@@ -20,6 +20,7 @@ DETAIL_TYPES = {
     HistoryAction.DECLINED: "Approval Declined",
     HistoryAction.CLOSED: "Approval Closed",
     HistoryAction.EXPIRED: "Approval Expired",
+    HistoryAction.ORDERED: "Approval Ordered",
 }
 
 
@@ -35,21 +36,38 @@ class ApprovalEvent:
 
 def approval_changed(tenant: str, approval: Approval) -> ApprovalEvent:
     """The event of the approval's latest change."""
-    change = approval.history[-1]
-    return ApprovalEvent(
-        detail_type=DETAIL_TYPES[change.action],
-        detail={
-            "tenant": tenant,
-            "id": approval.id,
-            "version": approval.metadata.version,
-            "change": change.action.value,
-            "status": approval.status.value,
-            "at": change.at,
-            "by": change.by,
-            "resourceType": approval.resourceType.value,
-            "resourceId": approval.resource.id,
-            "action": approval.action.value,
-            "requestor": approval.requestor.model_dump(exclude_none=True),
-            "approver": approval.approver.model_dump(exclude_none=True),
-        },
-    )
+    return _event(tenant, approval, approval.history[-1], approval.metadata.version)
+
+
+def approval_changes(tenant: str, approval: Approval) -> list[ApprovalEvent]:
+    """The events of the approval's latest write, oldest first: one per history entry it added.
+    A write adds one entry, except the approval by ordering (rule 17), which adds APPROVED and
+    ORDERED at once. The entries of one write share their time; an earlier write in the same
+    millisecond would be sent again, which ``detail.id`` plus ``detail.version`` make harmless."""
+    latest = approval.history[-1]
+    written: list[HistoryEntry] = []
+    for entry in reversed(approval.history):
+        if entry.at != latest.at:
+            break
+        written.insert(0, entry)
+    # Each entry of the write counts one version, the last one the approval's.
+    last = approval.metadata.version
+    return [_event(tenant, approval, entry, last - (len(written) - 1 - index)) for index, entry in enumerate(written)]
+
+
+def _event(tenant: str, approval: Approval, change: HistoryEntry, version: int) -> ApprovalEvent:
+    detail: dict[str, Any] = {
+        "tenant": tenant,
+        "id": approval.id,
+        "version": version,
+        "change": change.action.value,
+        "status": approval.status.value,
+        "at": change.at,
+        "by": change.by,
+        "resourceType": approval.resourceType.value,
+        "resourceId": approval.resource.id,
+        "action": approval.action.value,
+        "requestor": approval.requestor.model_dump(exclude_none=True),
+        "approver": approval.approver.model_dump(exclude_none=True),
+    }
+    return ApprovalEvent(detail_type=DETAIL_TYPES[change.action], detail=detail)

@@ -50,6 +50,7 @@ class Status(StrEnum):
 
 class ResourceType(StrEnum):
     CART = "CART"
+    QUOTE = "QUOTE"
 
 
 class Action(StrEnum):
@@ -63,6 +64,8 @@ class HistoryAction(StrEnum):
     DECLINED = "DECLINED"
     CLOSED = "CLOSED"
     EXPIRED = "EXPIRED"
+    # Rule 16: the order the approved checkout created was recorded (``createdResource``).
+    ORDERED = "ORDERED"
 
 
 class Model(BaseModel):
@@ -80,10 +83,33 @@ class Money(Model):
     amount: Amount
 
 
+class Price(Model):
+    """A price of the current Emporix API: ``netValue``/``grossValue``/``taxValue``, and the
+    deprecated ``amount`` that older clients read (kept whenever the source sends it)."""
+
+    currency: Text
+    amount: Amount | None = None
+    netValue: Amount | None = None
+    grossValue: Amount | None = None
+    taxValue: Amount | None = None
+
+    def value(self) -> Decimal | None:
+        """What rule 4 compares with a limit: ``amount``, else the gross value."""
+        return self.amount if self.amount is not None else self.grossValue
+
+
 class Item(Model):
+    """A cart's or a quote's line: quotes name their line by ``itemId`` and price it with
+    ``unitPrice``, the negotiated ``newUnitPrice`` and the line's ``calculatedPrice``."""
+
     quantity: Amount
-    itemPrice: Money | None = None
+    itemId: Text | None = None
+    itemPrice: Price | None = None
+    unitPrice: Price | None = None
+    newUnitPrice: Price | None = None
+    calculatedPrice: Price | None = None
     itemYrn: Text | None = None
+    unit: Text | None = None
 
 
 class SubtotalAggregate(Model):
@@ -105,11 +131,19 @@ class DeliveryWindow(Model):
 class Resource(Model):
     id: Identifier
     items: list[Item] = Field(default_factory=list)
-    totalPrice: Money | None = None
-    subTotalPrice: Money | None = None
+    totalPrice: Price | None = None
+    subTotalPrice: Price | None = None
     subtotalAggregate: SubtotalAggregate | None = None
     siteCode: Text | None = None
     deliveryWindow: DeliveryWindow | None = None
+    # A quote's version when the approval was asked (rule 18: part of what the approver saw).
+    version: Annotated[int, Field(ge=0, le=10**15)] | None = None
+
+
+class Reference(Model):
+    """``{id}`` of another entity: the approval's legal entity, the order it became."""
+
+    id: Identifier
 
 
 # --------------------------------------------------------------------------- people
@@ -213,6 +247,10 @@ class Approval(Model):
     approverComment: Comment | None = None
     expiryDate: str
     details: Details | None = None
+    # Rule 14: the company the approval belongs to (rule 3's company).
+    legalEntity: Reference | None = None
+    # Rule 16: the order the approved checkout created; set once.
+    createdResource: Reference | None = None
     metadata: Metadata
     history: list[HistoryEntry] = Field(default_factory=list)
 
@@ -229,6 +267,12 @@ class CreateApprovalRequest(Model):
     approver: UserRef
     comment: Comment | None = None
     details: Details | None = None
+
+
+class OrderRecord(Model):
+    """The value of a PATCH ``add /createdResource`` (rule 16)."""
+
+    createdResource: Reference
 
 
 class ResourceQuery(Model):
@@ -248,9 +292,20 @@ class ResourceApproval(Model):
     expiryDate: str
     requestorId: str
     approverId: str
+    # Rule 18: what the approver saw; absent on locks written before fingerprints existed.
+    fingerprint: str | None = None
+    # Rule 19: the order recorded on the approval, once it is used.
+    createdResourceId: str | None = None
 
     def is_participant(self, user_id: str) -> bool:
         return user_id in (self.requestorId, self.approverId)
+
+
+class PermittedReason(StrEnum):
+    """Why an APPROVED approval does not permit the checkout (rules 18 and 19)."""
+
+    RESOURCE_CHANGED = "RESOURCE_CHANGED"
+    ALREADY_USED = "ALREADY_USED"
 
 
 class PermittedAnswer(Model):
@@ -258,6 +313,7 @@ class PermittedAnswer(Model):
     permitted: bool
     status: Status | None = None
     approvalId: str | None = None
+    reason: PermittedReason | None = None
 
 
 class ApproverCandidate(Model):

@@ -121,6 +121,27 @@ def rule_8_new_status(operations: list[Operation], role: Role) -> Status | None:
     return Status(values[-1]) if values else None
 
 
+# Rules 16 and 17: the order an approved checkout created, set once, in a PATCH of its own.
+CREATED_RESOURCE = ("createdResource",)
+
+
+def records_order(body: Any) -> bool:
+    """Whether a PATCH body sets ``/createdResource`` (however else it is malformed)."""
+    try:
+        operations = parse_operations(body)
+    except InvalidPatchOperation:
+        return False
+    return any(operation.pointer[:1] == CREATED_RESOURCE for operation in operations)
+
+
+def created_resource(operations: list[Operation]) -> Any:
+    """The value of the one ``add /createdResource`` operation (APPROVAL-400010 for anything
+    else: it is set once, whole, and alone, so that recording an order changes nothing else)."""
+    if len(operations) != 1 or operations[0].pointer != CREATED_RESOURCE or operations[0].op is not Op.ADD:
+        raise InvalidPatchOperation("/createdResource is set by a single ADD operation with the value {id}")
+    return operations[0].value
+
+
 def closes(body: Any) -> bool:
     """Whether a PATCH body asks to set the status to CLOSED (however else it is malformed)."""
     try:

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
 
 from approval_core.domain.models import (
     DeliveryWindow,
@@ -11,6 +14,7 @@ from approval_core.domain.models import (
     Item,
     Model,
     Money,
+    Price,
     Resource,
     SubtotalAggregate,
     Text,
@@ -55,11 +59,25 @@ class Cart(Model):
     siteCode: Text | None = None
     currency: Text | None = None
     items: list[Item] = []
-    totalPrice: Money | None = None
-    subTotalPrice: Money | None = None
+    totalPrice: Price | None = None
+    subTotalPrice: Price | None = None
     subtotalAggregate: SubtotalAggregate | None = None
     deliveryWindow: DeliveryWindow | None = None
 
     def snapshot(self) -> Resource:
         """The approval's ``resource``: the cart as it was when approval was asked."""
         return Resource.model_validate(self.model_dump(exclude={"customerId", "companyId", "currency"}))
+
+
+class Quote(Cart):
+    """A quote, as the quote source has it: a cart's shape, lines named by ``itemId``, and the
+    quote's ``version`` (rule 18: part of what the approver saw)."""
+
+    version: Annotated[int, Field(ge=0, le=10**15)] | None = None
+
+
+@dataclass(frozen=True)
+class TenantSettings:
+    """A tenant's approval settings (Emporix's system preferences ``approval.*``)."""
+
+    enable_quote_approval_process: bool = False

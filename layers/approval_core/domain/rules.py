@@ -69,11 +69,12 @@ def within_approval_limit(cart: Cart, company: Company) -> bool:
     limit = company.approval_limit
     if limit is None:
         return True
-    if cart.totalPrice is None:
+    total = cart.totalPrice.value() if cart.totalPrice is not None else None
+    if cart.totalPrice is None or total is None:
         return True
     if cart.totalPrice.currency != limit.currency:
         return False
-    return cart.totalPrice.amount <= limit.amount
+    return total <= limit.amount
 
 
 def rule_4_needs_approval(requestor: Customer, cart: Cart, company: Company) -> None:
