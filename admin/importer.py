@@ -2,7 +2,8 @@
 directory through the directory's write path (``DynamoDirectoryWriter.write_many``).
 
 JSON Lines hold one entry a line: ``{"tenant": "acme", "kind": "customer", "id": "ann", ...}``
-with the seed's fields (``kind``: company, customer or cart). They are read a chunk at a time, so a
+with the seed's fields (``kind``: company, customer, cart, quote, or settings with
+``enableQuoteApprovalProcess``). They are read a chunk at a time, so a
 file of any size loads in constant memory. After each chunk the import notes how far it got in a
 state file next to the input; an interrupted import started again resumes there (every write is
 idempotent, so the chunk that was under way is simply written again).
@@ -23,16 +24,18 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from approval_core.adapters.directory import DynamoDirectoryWriter, Entry
-from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry, Outcome
+from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry, Outcome, QuoteEntry, SettingsEntry
 
 TENANT = re.compile(r"^[a-z][a-z0-9]{2,15}$")
 CHUNK = 100  # entries per batch read (BatchGetItem's limit)
-KINDS: dict[str, type[CompanyEntry] | type[CustomerEntry] | type[CartEntry]] = {
+KINDS: dict[str, type[CompanyEntry] | type[CustomerEntry] | type[CartEntry] | type[QuoteEntry] | type[SettingsEntry]] = {
     "company": CompanyEntry,
     "customer": CustomerEntry,
     "cart": CartEntry,
+    "quote": QuoteEntry,
+    "setting": SettingsEntry,
 }
-SEED_KINDS = {"companies": "company", "customers": "customer", "carts": "cart"}
+SEED_KINDS = {"companies": "company", "customers": "customer", "carts": "cart", "quotes": "quote"}
 
 
 class UnreadableInput(Exception):
@@ -121,6 +124,10 @@ def _seed(path: Path) -> Iterator[Record]:
             for index, entry in enumerate(entries if isinstance(entries, list) else []):
                 position += 1
                 yield Record(position, f"tenants.{tenant}.{plural}[{index}]", str(tenant), kind, entry)
+        settings = content.get("settings") if isinstance(content, dict) else None
+        if settings is not None:  # the tenant's approval settings: one entry
+            position += 1
+            yield Record(position, f"tenants.{tenant}.settings", str(tenant), "setting", settings)
 
 
 def validate(record: Record) -> Entry | str:
@@ -131,7 +138,7 @@ def validate(record: Record) -> Entry | str:
         return f"tenant: '{record.tenant[:40]}' must match ^[a-z][a-z0-9]+$, 3 to 16 characters"
     model = KINDS.get(record.kind)
     if model is None:
-        return f"kind: '{record.kind[:40]}' must be company, customer or cart"
+        return f"kind: '{record.kind[:40]}' must be company, customer, cart, quote or settings"
     try:
         return model.model_validate(record.document)
     except ValidationError as error:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
 from approval_core.adapters.directory import DynamoDirectoryWriter
-from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry
+from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry, QuoteEntry, SettingsEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -45,8 +45,11 @@ class SeedTenant(_Strict):
     companies: list[SeedCompany] = []
     customers: list[SeedCustomer] = []
     carts: list[CartEntry] = []  # carts come from the commerce platform: unknown fields are ignored
+    quotes: list[QuoteEntry] = []  # a cart's shape with itemId per item; unknown fields are ignored
+    # The tenant's approval settings: {"enableQuoteApprovalProcess": true} switches quote approvals on.
+    settings: SettingsEntry | None = None
 
-    @field_validator("companies", "customers", "carts")
+    @field_validator("companies", "customers", "carts", "quotes")
     @classmethod
     def _unique_ids(cls, entries: list[Any]) -> list[Any]:
         ids = [entry.id for entry in entries]
@@ -101,6 +104,8 @@ def load_seed(client: DynamoDBClient, table_name: str, seed: Seed) -> int:
             [company.domain() for company in content.companies],
             [customer.domain() for customer in content.customers],
             [cart.cart() for cart in content.carts],
+            [quote.quote() for quote in content.quotes],
+            content.settings.domain() if content.settings else None,
         )
         for tenant, content in seed.tenants.items()
     )
@@ -108,6 +113,8 @@ def load_seed(client: DynamoDBClient, table_name: str, seed: Seed) -> int:
 
 def summary(seed: Seed) -> str:
     return ", ".join(
-        f"{tenant} ({len(content.companies)} companies, {len(content.customers)} customers, {len(content.carts)} carts)"
+        f"{tenant} ({len(content.companies)} companies, {len(content.customers)} customers, {len(content.carts)} carts"
+        + (f", {len(content.quotes)} quotes" if content.quotes else "")
+        + ")"
         for tenant, content in seed.tenants.items()
     )

@@ -31,7 +31,6 @@ from approval_core.domain.models import (
     HistoryAction,
     HistoryEntry,
     Metadata,
-    OrderRecord,
     PermittedAnswer,
     Person,
     Reference,
@@ -251,7 +250,7 @@ class ApprovalService:
         now = self.clock()
         at = iso(now)
         stored = self._visible(caller, approval_id, platform_sees=order.is_platform(caller))
-        created = validate({"createdResource": patch.created_resource(patch.parse_operations(body))}, OrderRecord)
+        created = validate({"createdResource": patch.created_resource(patch.parse_operations(body))}, order.OrderRecord)
         approves = order.rule_16_17_may_record_order(stored, caller, rules.rule_13_effective(stored, at).status)
         _rule_9_if_match(stored, if_match)
         version = stored.metadata.version

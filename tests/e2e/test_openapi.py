@@ -35,6 +35,8 @@ INTERNAL_MODELS = {"Model", "ResourceApproval", "OverdueApproval"}
 # What the service only sends, never reads: their amounts are always numbers, nothing is null.
 RESPONSE_ONLY = {
     "Money",
+    "Price",
+    "Reference",
     "Item",
     "SubtotalAggregate",
     "Resource",

@@ -52,6 +52,8 @@ def _publish(record: DynamoDBRecord, publisher: EventPublisher) -> None:
     if changed is None:
         return
     tenant, approval = changed
-    for event in approval_changes(tenant, approval):
+    old_history = (stream.old_image or {}).get("history") if stream else None
+    entries_before = len(old_history) if isinstance(old_history, list) else None
+    for event in approval_changes(tenant, approval, entries_before):
         publisher.publish(event)
         metrics.add_metric(name="ApprovalEventsPublished", unit=MetricUnit.Count, value=1)

@@ -39,20 +39,16 @@ def approval_changed(tenant: str, approval: Approval) -> ApprovalEvent:
     return _event(tenant, approval, approval.history[-1], approval.metadata.version)
 
 
-def approval_changes(tenant: str, approval: Approval) -> list[ApprovalEvent]:
-    """The events of the approval's latest write, oldest first: one per history entry it added.
+def approval_changes(tenant: str, approval: Approval, entries_before: int | None) -> list[ApprovalEvent]:
+    """The events of the approval's latest write, oldest first: one per history entry it added
+    (``entries_before``: the history's length before the write; None: unknown, the last entry).
     A write adds one entry, except the approval by ordering (rule 17), which adds APPROVED and
-    ORDERED at once. The entries of one write share their time; an earlier write in the same
-    millisecond would be sent again, which ``detail.id`` plus ``detail.version`` make harmless."""
-    latest = approval.history[-1]
-    written: list[HistoryEntry] = []
-    for entry in reversed(approval.history):
-        if entry.at != latest.at:
-            break
-        written.insert(0, entry)
-    # Each entry of the write counts one version, the last one the approval's.
+    ORDERED at once; each entry counts one version, the last one the approval's."""
+    written = approval.history[-1:] if entries_before is None else approval.history[entries_before:]
     last = approval.metadata.version
-    return [_event(tenant, approval, entry, last - (len(written) - 1 - index)) for index, entry in enumerate(written)]
+    return [
+        _event(tenant, approval, entry, last - (len(written) - 1 - index)) for index, entry in enumerate(written)
+    ]
 
 
 def _event(tenant: str, approval: Approval, change: HistoryEntry, version: int) -> ApprovalEvent:

@@ -269,12 +269,6 @@ class CreateApprovalRequest(Model):
     details: Details | None = None
 
 
-class OrderRecord(Model):
-    """The value of a PATCH ``add /createdResource`` (rule 16)."""
-
-    createdResource: Reference
-
-
 class ResourceQuery(Model):
     """Body of the permitted check and of search users. ``action`` may be left out: CHECKOUT is
     the only one (the SDK's documented example sends none)."""

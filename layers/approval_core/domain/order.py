@@ -16,7 +16,16 @@ from approval_core.domain.errors import (
     ResourceTypeActionMismatch,
     StatusChangeNotAllowed,
 )
-from approval_core.domain.models import Approval, PermittedReason, Resource, ResourceApproval, ResourceType, Status
+from approval_core.domain.models import (
+    Approval,
+    Model,
+    PermittedReason,
+    Reference,
+    Resource,
+    ResourceApproval,
+    ResourceType,
+    Status,
+)
 from approval_core.domain.reference import TenantSettings
 
 # The members of a resource the approver decided on: items (quantities, prices), totals (with
@@ -26,6 +35,12 @@ APPROVED_CONTENT = frozenset({"items", "totalPrice", "subTotalPrice", "subtotalA
 # The platform's machine client: the one that feeds the directory (``approval.directory_manage``)
 # and manages approvals (``approval.approval_manage``). Customers never hold the directory scope.
 PLATFORM_SCOPES = frozenset({"approval.approval_manage", "approval.directory_manage"})
+
+
+class OrderRecord(Model):
+    """The value of a PATCH ``add /createdResource`` (rule 16), checked as the document's member."""
+
+    createdResource: Reference
 
 
 def rule_14_type_and_action(resource_type: ResourceType, settings: TenantSettings | None) -> None:
