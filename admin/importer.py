@@ -28,7 +28,8 @@ from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntr
 
 TENANT = re.compile(r"^[a-z][a-z0-9]{2,15}$")
 CHUNK = 100  # entries per batch read (BatchGetItem's limit)
-KINDS: dict[str, type[CompanyEntry] | type[CustomerEntry] | type[CartEntry] | type[QuoteEntry] | type[SettingsEntry]] = {
+EntryModel = type[CompanyEntry] | type[CustomerEntry] | type[CartEntry] | type[QuoteEntry] | type[SettingsEntry]
+KINDS: dict[str, EntryModel] = {
     "company": CompanyEntry,
     "customer": CustomerEntry,
     "cart": CartEntry,

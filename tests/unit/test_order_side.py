@@ -116,7 +116,8 @@ def test_rule_14_quote_approval_reads_the_quote_without_details(world: World) ->
     item = approval.resource.items[0]
     assert (item.itemId, item.unit, item.quantity) == ("line-1", "pcs", 2)
     assert (item.unitPrice, item.newUnitPrice) == (quote().items[0].unitPrice, quote().items[0].newUnitPrice)
-    assert item.calculatedPrice is not None and item.calculatedPrice.grossValue == Decimal("214.2")
+    assert item.calculatedPrice is not None
+    assert item.calculatedPrice.grossValue == Decimal("214.2")
     assert approval.resource.totalPrice is not None
     assert (approval.resource.totalPrice.netValue, approval.resource.totalPrice.taxValue) == (
         Decimal(180),
@@ -157,7 +158,8 @@ def test_rule_14_a_cart_create_without_details_stays_accepted(world: World) -> N
 # --------------------------------------------------------------------------- rule 15
 def test_rule_15_every_approval_names_its_legal_entity(world: World) -> None:
     approval = world.service.get_approval(caller("req"), world.service.create_approval(caller("req"), request()))
-    assert approval.legalEntity is not None and approval.legalEntity.id == "c1"
+    assert approval.legalEntity is not None
+    assert approval.legalEntity.id == "c1"
 
 
 # --------------------------------------------------------------------------- rule 16
@@ -167,10 +169,12 @@ def test_rule_16_a_participant_records_the_order_once(world: World) -> None:
     record(world, caller("req"), approval_id)
     approval = world.service.get_approval(caller("admin"), approval_id)
     assert approval.status is Status.APPROVED
-    assert approval.createdResource is not None and approval.createdResource.id == "order-1"
+    assert approval.createdResource is not None
+    assert approval.createdResource.id == "order-1"
     assert (approval.history[-1].action, approval.history[-1].by) == (HistoryAction.ORDERED, "req")
     assert approval.metadata.version == 3
-    assert [event.detail_type for event in approval_changes(TENANT, approval, len(approval.history) - 1)] == ["Approval Ordered"]
+    events = approval_changes(TENANT, approval, len(approval.history) - 1)
+    assert [event.detail_type for event in events] == ["Approval Ordered"]
 
 
 def test_rule_16_a_second_order_is_400015(world: World) -> None:
@@ -228,7 +232,8 @@ def test_rule_17_the_approver_approves_by_ordering(world: World, who: Caller, by
     assert world.store.requests == 3  # the create; then the approval's read and ONE conditional write
     approval = world.service.get_approval(caller("req"), approval_id)
     assert approval.status is Status.APPROVED
-    assert approval.createdResource is not None and approval.createdResource.id == "order-1"
+    assert approval.createdResource is not None
+    assert approval.createdResource.id == "order-1"
     assert [(entry.action, entry.by, entry.version) for entry in approval.history[1:]] == [
         (HistoryAction.APPROVED, "admin", 2),
         (HistoryAction.ORDERED, by, 3),

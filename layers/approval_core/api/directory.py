@@ -20,7 +20,9 @@ def entry_kind(kind: str) -> Kind:
     try:
         return Kind(kind)
     except ValueError:
-        raise DirectoryEntryNotFound(f"The directory holds customers, companies, carts, quotes and settings, not '{kind[:40]}'") from None
+        raise DirectoryEntryNotFound(
+            f"The directory holds customers, companies, carts, quotes and settings, not '{kind[:40]}'"
+        ) from None
 
 
 def time_left(app: APIGatewayHttpResolver) -> Callable[[], bool]:

@@ -46,9 +46,7 @@ def approval_changes(tenant: str, approval: Approval, entries_before: int | None
     ORDERED at once; each entry counts one version, the last one the approval's."""
     written = approval.history[-1:] if entries_before is None else approval.history[entries_before:]
     last = approval.metadata.version
-    return [
-        _event(tenant, approval, entry, last - (len(written) - 1 - index)) for index, entry in enumerate(written)
-    ]
+    return [_event(tenant, approval, entry, last - (len(written) - 1 - index)) for index, entry in enumerate(written)]
 
 
 def _event(tenant: str, approval: Approval, change: HistoryEntry, version: int) -> ApprovalEvent:
