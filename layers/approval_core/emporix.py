@@ -158,8 +158,11 @@ def apply_event(
         return Applied(event_type, outcome)
     if event_type in QUOTE_UPSERTS:
         quote = {**payload}
+        # Emporix names a quote's owner and company by reference as well as by id.
         if quote.get("companyId") is None and isinstance(quote.get("legalEntity"), dict):
             quote["companyId"] = quote["legalEntity"].get("id")
+        if quote.get("customerId") is None and isinstance(quote.get("customer"), dict):
+            quote["customerId"] = quote["customer"].get("id")
         fields = {key: quote[key] for key in QUOTE_FIELDS if quote.get(key) is not None}
         quote_id = str(payload.get("quoteId") or _text(payload, "id"))
         return Applied(event_type, feed.update_quote(tenant, quote_id, {**fields, **ordering}))
