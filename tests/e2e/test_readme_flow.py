@@ -122,7 +122,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path_factory: pytest.TempPat
     assert result.returncode == 0, result.stdout + result.stderr
     approval_id, rest = result.stdout.split("\n", 1)
     assert re.fullmatch(r"[\w:-]+", approval_id), result.stdout
-    first_read, pending, second_read, permitted = json_values(rest)
+    first_read, pending, second_read, permitted, ordered, used = json_values(rest)
     assert isinstance(first_read, dict)
     assert isinstance(second_read, dict)
     assert isinstance(pending, list)
@@ -134,3 +134,17 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path_factory: pytest.TempPat
         2,
     )
     assert permitted == {"action": "CHECKOUT", "permitted": True, "status": "APPROVED", "approvalId": approval_id}
+    assert isinstance(ordered, dict)
+    assert (ordered["status"], ordered["createdResource"], ordered["metadata"]["version"]) == (
+        "APPROVED",
+        {"id": "order-1"},
+        3,
+    )
+    assert (ordered["history"][-1]["action"], ordered["history"][-1]["by"]) == ("ORDERED", "checkout")
+    assert used == {
+        "action": "CHECKOUT",
+        "permitted": False,
+        "status": "APPROVED",
+        "approvalId": approval_id,
+        "reason": "ALREADY_USED",
+    }
