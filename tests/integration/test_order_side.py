@@ -252,3 +252,30 @@ def test_the_import_and_the_seed_load_quotes_and_settings(tables: dict[str, str]
     assert quote.items[0].itemId == "line-1"
     assert reader.get_tenant_settings("seeded").enable_quote_approval_process is True
     assert reader.get_tenant_settings("nowhere").enable_quote_approval_process is False
+
+
+def test_rule_16_recording_an_order_over_another_version_is_409002(invoke: Invoke) -> None:
+    approval_id = create(invoke)
+    approve(invoke, approval_id)
+    stale = order(invoke, approval_id, "req", headers={"If-Match": "1"})
+    assert (stale["statusCode"], stale["json"]["errorCode"]) == (409, "APPROVAL-409002")
+
+
+def test_rule_16_the_store_tells_a_lost_race_from_a_used_approval(
+    invoke: Invoke, tables: dict[str, str], tenant: str
+) -> None:
+    from approval_core.adapters.approval_store import DynamoApprovalStore
+    from approval_core.domain.errors import ConcurrentModification, CreatedResourceAlreadySet
+    from approval_core.domain.models import Reference, Status
+
+    approval_id = create(invoke)
+    approve(invoke, approval_id)
+    store = DynamoApprovalStore(dynamodb_client(), tables["ApprovalsTable"])
+    stored = store.get(tenant, approval_id)
+    assert stored is not None
+    used = stored.model_copy(update={"createdResource": Reference(id="order-9")})
+    with pytest.raises(ConcurrentModification):
+        store.update(tenant, used, expected_version=1, now="2026-01-01T00:00:00.000Z", expected_status=Status.APPROVED)
+    assert order(invoke, approval_id, "req")["statusCode"] == 204
+    with pytest.raises(CreatedResourceAlreadySet):
+        store.update(tenant, used, expected_version=2, now="2026-01-01T00:00:00.000Z", expected_status=Status.APPROVED)

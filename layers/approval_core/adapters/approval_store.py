@@ -261,6 +261,10 @@ class DynamoApprovalStore:
                 raise CreatedResourceAlreadySet(f"Approval {approval.id} already records its order")
             if stored.get("status") != Status.APPROVED:
                 raise ApprovalFinished()
+            raise ConcurrentModification(
+                f"Approval {approval.id} is at version {stored.get('metadata', {}).get('version')}, "
+                f"not {expected_version}"
+            )
         if refused:
             # Only the approval's condition can fail: the lock's holds while that one does.
             stored = from_item(refused[0].get("Item", {}))
