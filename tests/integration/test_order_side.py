@@ -279,3 +279,18 @@ def test_rule_16_the_store_tells_a_lost_race_from_a_used_approval(
     assert order(invoke, approval_id, "req")["statusCode"] == 204
     with pytest.raises(CreatedResourceAlreadySet):
         store.update(tenant, used, expected_version=2, now="2026-01-01T00:00:00.000Z", expected_status=Status.APPROVED)
+
+
+def test_rule_17_approving_by_ordering_publishes_both_events_from_its_one_stream_record(invoke: Invoke) -> None:
+    from approval_core.api.stream import publish_changes
+    from tests.integration.test_expiry_and_events import RecordingPublisher, stream_records
+
+    approval_id = create(invoke)
+    assert order(invoke, approval_id, "admin")["statusCode"] == 204
+    publisher = RecordingPublisher()
+    assert publish_changes({"Records": stream_records(approval_id)}, publisher) == {"batchItemFailures": []}
+    assert [(e.detail_type, e.detail["version"], e.detail["by"]) for e in publisher.events] == [
+        ("Approval Created", 1, "req"),
+        ("Approval Approved", 2, "admin"),
+        ("Approval Ordered", 3, "admin"),
+    ]
