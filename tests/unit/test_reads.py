@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from approval_core.adapters import keys
-from approval_core.adapters.dynamodb import to_item
-from approval_core.adapters.reads import UNPROCESSED_ATTEMPTS, DynamoReads
+from approval_core.adapters.dynamodb import UNPROCESSED_ATTEMPTS, to_item
+from approval_core.adapters.reads import DynamoReads
 from approval_core.domain.errors import ServiceBusy
 
 CUSTOMER = {**keys.customer("acme", "ann"), "id": "ann", "companyIds": ["co"], "groups": ["B2B_REQUESTER"]}
