@@ -124,3 +124,26 @@ HISTORY_STATUSES = ("PENDING", "DECLINED", "APPROVED", "CLOSED")
 def list_user(size: int) -> str:
     """The requestor who has ``size`` of the bulk approvals."""
     return f"l{size}"
+
+
+def pending_approvals(count: int, requestor: str, approver: str) -> list[Approval]:
+    """``count`` PENDING approvals that ``requestor`` asked ``approver`` for, one cart each
+    (``decide-0``, ...): what a bulk decision decides."""
+    created = "2025-06-01T00:00:00.000Z"
+    return [
+        Approval.model_validate(
+            {
+                "id": f"decide-{index}",
+                "status": "PENDING",
+                "resourceType": "CART",
+                "action": "CHECKOUT",
+                "resource": {"id": f"cart-decide-{index}", "siteCode": "main"},
+                "requestor": {"userId": requestor, "firstName": "Req", "lastName": "Bench"},
+                "approver": {"userId": approver, "firstName": "Admin", "lastName": "Bench"},
+                "expiryDate": FUTURE_EXPIRY,
+                "metadata": {"createdAt": created, "modifiedAt": created, "version": 1},
+                "history": [{"at": created, "by": requestor, "action": "CREATED", "status": "PENDING", "version": 1}],
+            }
+        )
+        for index in range(count)
+    ]

@@ -36,6 +36,11 @@ class InMemoryApprovalStore:
         self.requests += 1
         return copy.deepcopy(self.approvals.get((tenant, approval_id)))
 
+    def get_many(self, tenant: str, approval_ids: list[str]) -> dict[str, Approval]:
+        self.requests += 1
+        found = {approval_id: self.approvals.get((tenant, approval_id)) for approval_id in approval_ids}
+        return {approval_id: copy.deepcopy(approval) for approval_id, approval in found.items() if approval}
+
     def latest_for_resource(
         self, tenant: str, resource_type: str, resource_id: str, action: str
     ) -> ResourceApproval | None:

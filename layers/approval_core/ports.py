@@ -29,6 +29,11 @@ class ApprovalStore(Protocol):
         """The stored approval, or None. One read."""
         ...
 
+    def get_many(self, tenant: str, approval_ids: list[str]) -> dict[str, Approval]:
+        """The stored approvals among ``approval_ids`` (at most 100), by id. One batch read
+        (repeated only for the keys DynamoDB leaves unprocessed)."""
+        ...
+
     def create(self, tenant: str, approval: Approval, now: str) -> None:
         """Store a new PENDING approval and take the resource's lock, atomically.
 

@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from approval_core.domain import order, patch, rules
+from approval_core.domain.bulk import BulkDecisionRequest, BulkOutcome
 from approval_core.domain.caller import Caller
 from approval_core.domain.clock import DEFAULT_EXPIRY_SECONDS, iso, iso_after, utc_now
 from approval_core.domain.errors import (
+    ApprovalError,
     ApprovalFinished,
     ApprovalNotFound,
     ConcurrentModification,
@@ -220,8 +222,12 @@ class ApprovalService:
         if patch.records_order(body):
             self.record_order(caller, approval_id, body, if_match)
             return
+        self.patch_visible(caller, self._visible(caller, approval_id), body, if_match)
+
+    def patch_visible(self, caller: Caller, stored: Approval, body: Any, if_match: str | None = None) -> None:
+        """The PATCH of an approval already read and visible to the caller: what a single PATCH
+        and each approval of a bulk decision (rule 20) go through."""
         now = self.clock()
-        stored = self._visible(caller, approval_id)
         role = patch.Role.REQUESTOR if caller.user_id == stored.requestor.userId else patch.Role.APPROVER
         try:
             self._still_pending(stored, iso(now))
@@ -300,6 +306,21 @@ class ApprovalService:
         except ApprovalFinished:
             raise ValidationFailed(ONLY_PENDING_CLOSES) from None
 
+    def decide_approvals(self, caller: Caller, request: BulkDecisionRequest) -> list[BulkOutcome]:
+        """Rule 20: each approval decided on its own, as the PATCH of its status would decide it
+        (with its own conditional write), in the order of the request; one batch read for all."""
+        readable = [approval_id for approval_id in request.approvalIds if is_identifier(approval_id)]
+        stored = self.store.get_many(caller.tenant, readable)
+        body = request.as_patch()
+        outcomes = []
+        for approval_id in request.approvalIds:
+            try:
+                self.patch_visible(caller, self._visible(caller, approval_id, stored.get), body)
+                outcomes.append(BulkOutcome(approval_id))
+            except ApprovalError as error:
+                outcomes.append(BulkOutcome(approval_id, error))
+        return outcomes
+
     # ------------------------------------------------------------------ expiry
     def expire_overdue(self, has_time: Callable[[], bool]) -> SweepResult:
         """Rule 13: move PENDING approvals whose expiryDate has passed to EXPIRED.
@@ -372,7 +393,15 @@ class ApprovalService:
         return [ApproverCandidate(userId=c.id, firstName=c.first_name, lastName=c.last_name) for c in ordered]
 
     # ------------------------------------------------------------------ helpers
-    def _visible(self, caller: Caller, approval_id: str, platform_sees: bool = False) -> Approval:
+    def _visible(
+        self,
+        caller: Caller,
+        approval_id: str,
+        read: Callable[[str], Approval | None] | None = None,
+        platform_sees: bool = False,
+    ) -> Approval:
+        """The approval, if the caller takes part in it (or is the platform, when ``platform_sees``);
+        ``read`` finds it among approvals read already (a bulk's batch), else the store is asked."""
         if not is_identifier(approval_id):
             # Checked before any read: DynamoDB refuses keys beyond its limits, and no approval has such an id.
             if "/" in approval_id:
@@ -381,7 +410,7 @@ class ApprovalService:
                 raise ApprovalNotFound(f"Approval {excerpt(approval_id)} does not exist")
             message = f"approvalId: {excerpt(approval_id)} is not an approval id"
             raise ValidationFailed(message, [ErrorDetail(field="approvalId", message=message)])
-        approval = self.store.get(caller.tenant, approval_id)
+        approval = read(approval_id) if read else self.store.get(caller.tenant, approval_id)
         if approval is None or not (platform_sees or rules.rule_6_visible_to(approval, caller.user_id)):
             raise ApprovalNotFound(f"Approval {approval_id} does not exist")
         return approval

@@ -235,7 +235,8 @@ class Expect:
 
     @property
     def succeeds(self) -> bool:
-        return self.status < 300
+        # A bulk decision answers 200 even when it decides nothing: its result says.
+        return self.status < 300 and self.error_code is None
 
 
 UNAUTHORIZED = Expect(401, "invalid access token")
@@ -250,6 +251,11 @@ UNLISTED = Expect(200, "unlisted")
 
 def refused(error_code: str) -> Expect:
     return Expect(int(error_code.split("-")[1][:3]), "refused", error_code=error_code)
+
+
+def bulk_result(error_code: str | None = None) -> Expect:
+    """A bulk decision's 200, its one approval decided (204) or refused with ``error_code``."""
+    return Expect(200, "bulk", error_code=error_code)
 
 
 def answer(permitted: bool, approval_status: str | None = None) -> Expect:
@@ -293,6 +299,14 @@ def check(response: requests.Response, expect: Expect, *, caller: str, approval_
             assert caller in (approval["requestor"]["userId"], approval["approver"]["userId"]), approval
         listed = [approval["id"] for approval in body]
         assert (approval_id in listed) == (expect.kind == "listed"), listed
+    elif expect.kind == "bulk":
+        (result,) = body["results"]
+        assert result["approvalId"] == approval_id, text
+        if expect.error_code is None:
+            assert result == {"approvalId": approval_id, "code": 204}, text
+        else:
+            assert result["code"] == result["error"]["code"] == int(expect.error_code.split("-")[1][:3]), text
+            assert result["error"]["errorCode"] == expect.error_code, text
     elif expect.kind == "answer":
         expected: dict[str, Any] = {"action": "CHECKOUT", "permitted": expect.permitted}
         if expect.approval_status is not None:

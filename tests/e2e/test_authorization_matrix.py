@@ -5,9 +5,9 @@ answers; and nothing outside the table answers.
 
 Three tables, one test per cell:
 
-- CREDENTIALS x the 7 routes: ``req`` (B2B_REQUESTER) makes the request that succeeds with a good
+- CREDENTIALS x the 8 routes: ``req`` (B2B_REQUESTER) makes the request that succeeds with a good
   token (the ``valid_token`` row), with every kind of bad, foreign, unscoped or misdirected token.
-- IDENTITIES x 10 operations: valid tokens of the requestor, the approver and customers of every
+- IDENTITIES x 11 operations: valid tokens of the requestor, the approver and customers of every
   B2B group (and none, and no company) who take no part in the approval, and the requestor's twin
   in another tenant with the very same ids.
 - UNKNOWN_ROUTES: methods and paths the template does not declare: 404 from the router, whatever
@@ -57,6 +57,7 @@ from tests.e2e.matrix_support import (
     Expect,
     World,
     answer,
+    bulk_result,
     check,
     claims,
     hs256_with_the_public_key,
@@ -77,6 +78,7 @@ MANAGE = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
 
 APPROVALS = "/approval/{tenant}/approvals"
 APPROVAL = "/approval/{tenant}/approvals/{approvalId}"
+BULK = "/approval/{tenant}/approvals/bulk"
 PERMITTED = "/approval/{tenant}/approval/permitted"
 SEARCH_USERS = "/approval/{tenant}/search/users"
 COMMENT = "set by the authorization matrix"
@@ -95,7 +97,8 @@ class Operation:
     method: str
     path: str  # as template.yaml writes it
     scopes: frozenset[str]  # the contract's "scopes (either of)"
-    # Which cart the body names: the caller's own ("own": a fresh one per cell) or the approval's.
+    # What the body names: the caller's own cart ("own": a fresh one per cell), the approval's
+    # cart ("approval"), or the approval's id ("approval_id").
     cart: str = "approval"
     body: Callable[[str], Any] | None = None
     params: Mapping[str, str] | None = None
@@ -128,13 +131,22 @@ PATCH_STATUS = Operation(
     changes={"status": "APPROVED"},
 )
 DELETE = Operation("delete", "DELETE", APPROVAL, MANAGE, changes={"status": "CLOSED"})
+BULK_STATUS = Operation(
+    "bulk_status",
+    "POST",
+    BULK,
+    MANAGE,
+    cart="approval_id",
+    body=lambda approval_id: {"approvalIds": [approval_id], "status": "APPROVED"},
+    changes={"status": "APPROVED"},
+)
 PERMITTED_CHECK = Operation("permitted", "POST", PERMITTED, READ, body=resource)
 PERMITTED_OWN = Operation("permitted_own", "POST", PERMITTED, READ, cart="own", body=resource)
 SEARCH = Operation("search", "POST", SEARCH_USERS, READ, body=resource)
 SEARCH_OWN = Operation("search_own", "POST", SEARCH_USERS, READ, cart="own", body=resource)
 
 # One column per route.
-CREDENTIAL_OPERATIONS = (CREATE, LIST, GET, PATCH_COMMENT, DELETE, PERMITTED_CHECK, SEARCH)
+CREDENTIAL_OPERATIONS = (CREATE, LIST, GET, PATCH_COMMENT, DELETE, PERMITTED_CHECK, SEARCH, BULK_STATUS)
 IDENTITY_OPERATIONS = (
     CREATE,
     LIST,
@@ -146,6 +158,7 @@ IDENTITY_OPERATIONS = (
     PERMITTED_OWN,
     SEARCH,
     SEARCH_OWN,
+    BULK_STATUS,
 )
 
 # --------------------------------------------------------------------------- outcomes
@@ -159,6 +172,10 @@ DENIED = answer(False)  # no approval, or one the caller takes no part in: nothi
 ADMIN_PERMITTED = answer(True)  # a B2B_ADMIN of the cart's company, still told nothing
 # Rule 12: the company's B2B_ADMINs and B2B_BUYERs, by last name, never the caller.
 EVERY_APPROVER = users("adm", "adm2", "buy", "buy2")
+# Rules 20 and 6: the one approval of a bulk decision, decided or refused as its PATCH would be.
+BULK_DECIDED = bulk_result()
+BULK_NOT_FOUND = bulk_result("APPROVAL-404001")
+BULK_STATUS_CHANGE_REFUSED = bulk_result("APPROVAL-400002")
 
 
 # --------------------------------------------------------------------------- credentials x routes
@@ -220,14 +237,42 @@ class Credential:
         return self.name
 
 
-# Columns: create, list, get, patch_comment, delete, permitted, search (CREDENTIAL_OPERATIONS).
-SUCCESS = (CREATED, LISTED, THE_APPROVAL, NO_CONTENT, NO_CONTENT, PENDING_ANSWER, EVERY_APPROVER)
-READS_ONLY = (SCOPE_MISSING, LISTED, THE_APPROVAL, SCOPE_MISSING, SCOPE_MISSING, PENDING_ANSWER, EVERY_APPROVER)
-WRITES_ONLY = (CREATED, SCOPE_MISSING, SCOPE_MISSING, NO_CONTENT, NO_CONTENT, SCOPE_MISSING, SCOPE_MISSING)
-REJECTED = (UNAUTHORIZED,) * 7
-SCOPE_MISSING_EVERYWHERE = (SCOPE_MISSING,) * 7
-FORBIDDEN_EVERYWHERE = (FORBIDDEN,) * 7
-BAD_TENANT = (VALIDATION,) * 7
+# Columns: create, list, get, patch_comment, delete, permitted, search, bulk_status
+# (CREDENTIAL_OPERATIONS). req is the requestor: its bulk approval is refused per approval (rule 8).
+SUCCESS = (
+    CREATED,
+    LISTED,
+    THE_APPROVAL,
+    NO_CONTENT,
+    NO_CONTENT,
+    PENDING_ANSWER,
+    EVERY_APPROVER,
+    BULK_STATUS_CHANGE_REFUSED,
+)
+READS_ONLY = (
+    SCOPE_MISSING,
+    LISTED,
+    THE_APPROVAL,
+    SCOPE_MISSING,
+    SCOPE_MISSING,
+    PENDING_ANSWER,
+    EVERY_APPROVER,
+    SCOPE_MISSING,
+)
+WRITES_ONLY = (
+    CREATED,
+    SCOPE_MISSING,
+    SCOPE_MISSING,
+    NO_CONTENT,
+    NO_CONTENT,
+    SCOPE_MISSING,
+    SCOPE_MISSING,
+    BULK_STATUS_CHANGE_REFUSED,
+)
+REJECTED = (UNAUTHORIZED,) * 8
+SCOPE_MISSING_EVERYWHERE = (SCOPE_MISSING,) * 8
+FORBIDDEN_EVERYWHERE = (FORBIDDEN,) * 8
+BAD_TENANT = (VALIDATION,) * 8
 
 CREDENTIALS = (
     Credential("valid_token", minted(), SUCCESS),
@@ -313,6 +358,7 @@ NOT_A_PARTICIPANT = {
     "patch_comment": NOT_FOUND,
     "patch_status": NOT_FOUND,
     "delete": NOT_FOUND,
+    "bulk_status": BULK_NOT_FOUND,  # rule 20: the same 404001, learning nothing
 }
 IDENTITIES = (
     Identity(
@@ -329,6 +375,7 @@ IDENTITIES = (
             "permitted_own": DENIED,  # a requester needs an approval, and this cart has none
             "search": EVERY_APPROVER,
             "search_own": EVERY_APPROVER,
+            "bulk_status": BULK_STATUS_CHANGE_REFUSED,  # rule 20: as its PATCH (rule 8)
         },
     ),
     Identity(
@@ -345,6 +392,7 @@ IDENTITIES = (
             "permitted_own": ADMIN_PERMITTED,
             "search": NO_PERMISSION,  # rule 12: not the caller's cart
             "search_own": users("adm2", "buy", "buy2"),
+            "bulk_status": BULK_DECIDED,
         },
     ),
     Identity(
@@ -554,6 +602,8 @@ def unknown_routes() -> list[tuple[str, str]]:
     declared: dict[str, set[str]] = {}
     for operation in CREDENTIAL_OPERATIONS:
         declared.setdefault(operation.path, set()).add(operation.method)
+    # To the routes of one approval, "bulk" is an approval id: theirs answer (404001), not the router.
+    declared[BULK] |= declared[APPROVAL]
     undeclared = [
         (method, path) for path, methods in declared.items() for method in ROUTE_METHODS if method not in methods
     ]
@@ -653,7 +703,7 @@ def exercise(
     else:
         approval_id, approval_cart = world.victim(row)
         before = world.read(approval_id)
-    cart = own_cart() if operation.cart == "own" else approval_cart
+    cart = {"own": own_cart, "approval_id": lambda: approval_id}.get(operation.cart, lambda: approval_cart)()
     response = world.api.call(
         operation.method,
         operation.path.format(tenant=path_tenant, approvalId=approval_id),

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from approval_core.api import http as edge
 from approval_core.api.settings import MAX_BODY_BYTES
-from approval_core.domain import errors, models, patch
+from approval_core.domain import bulk, errors, models, patch
 from approvals_local.template import load_template
 from tests.e2e.support import ROOT
 
@@ -59,16 +59,19 @@ DOCUMENT_ONLY = {
     "GatewayMessage",
     "NotFound",
     "DirectoryWrite",
+    "BulkDecisionResult",
+    "BulkDecisionAnswer",
 }
 
 
 def wire_models() -> dict[str, type[BaseModel]]:
     return {
         name: value
-        for name, value in vars(models).items()
+        for module in (models, bulk)
+        for name, value in vars(module).items()
         if inspect.isclass(value)
         and issubclass(value, BaseModel)
-        and value.__module__ == models.__name__
+        and value.__module__ == module.__name__
         and name not in INTERNAL_MODELS
     }
 

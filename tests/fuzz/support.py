@@ -290,6 +290,13 @@ class World:
                 body["resourceId"] = self.next_cart(user)
                 if isinstance(body.get("approver"), dict) and rnd.random() < 0.9:
                     body["approver"]["userId"] = rnd.choice(APPROVERS[user])
+        elif case.path.endswith("/approvals/bulk"):
+            approval_ids = body.get("approvalIds") if isinstance(body, dict) else None
+            if isinstance(approval_ids, list) and approval_ids and self.approvals and rnd.random() < 0.85:
+                # Mostly approvals the caller takes part in, so that some are decided.
+                mine = [a.id for a in self.approvals if user in (a.requestor, a.approver)]
+                pool = mine if mine and rnd.random() < 0.7 else [a.id for a in self.approvals]
+                body["approvalIds"] = rnd.sample(pool, min(len(approval_ids), len(pool)))
         elif case.path.endswith(("/permitted", "/users")):
             if isinstance(body, dict) and rnd.random() < 0.8:
                 body["resourceId"] = rnd.choice(self.known_carts)

@@ -24,6 +24,8 @@ HTTP_STATUS = {
     "ListApprovalsFunction": 200,
     "UpdateApprovalFunction": 404,
     "CloseApprovalFunction": 404,
+    # The sample's ids name no approval: 200, each id with its 404.
+    "DecideApprovalsFunction": 200,
     "CheckPermittedFunction": 200,
     "SearchUsersFunction": 200,
     "PutDirectoryEntryFunction": 200,

@@ -75,6 +75,18 @@ def test_created_approval_reads_back_equal(store_and_status: tuple[ApprovalStore
     assert store.get(tenant, "missing") is None
 
 
+def test_many_approvals_read_back_by_id_in_one_request(
+    store_and_status: tuple[ApprovalStore, SetStatus], tenant: str
+) -> None:
+    store, _ = store_and_status
+    store.create(tenant, approval("a1"), NOW)
+    store.create(tenant, approval("a2", resource_id="cart-2"), NOW)
+    found = store.get_many(tenant, ["a2", "missing", "a1"])
+    assert found == {"a1": approval("a1"), "a2": approval("a2", resource_id="cart-2")}
+    assert store.get_many(tenant + "x", ["a1"]) == {}
+    assert store.get_many(tenant, []) == {}
+
+
 def test_approvals_are_per_tenant(store_and_status: tuple[ApprovalStore, SetStatus], tenant: str) -> None:
     store, _ = store_and_status
     store.create(tenant, approval("a1"), NOW)

@@ -22,6 +22,8 @@ CONTRACT_ROUTES = {
     "GET /approval/{tenant}/approvals/{approvalId}": READ,
     "PATCH /approval/{tenant}/approvals/{approvalId}": MANAGE,
     "DELETE /approval/{tenant}/approvals/{approvalId}": MANAGE,
+    # Bulk decisions (our addition; Emporix has none): the PATCH's scopes.
+    "POST /approval/{tenant}/approvals/bulk": MANAGE,
     "POST /approval/{tenant}/approval/permitted": READ,
     "POST /approval/{tenant}/search/users": READ,
     # The directory feed (second stage): {kind} is customers, companies or carts.

@@ -19,6 +19,7 @@ HTTP_FUNCTIONS = [
     "list_approvals",
     "update_approval",
     "close_approval",
+    "decide_approvals",
     "check_permitted",
     "search_users",
 ]

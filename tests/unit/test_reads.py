@@ -1,4 +1,5 @@
-"""DynamoReads: one BatchGetItem over both tables, keys DynamoDB leaves unprocessed read again."""
+"""DynamoReads and the approval store's batch read: one BatchGetItem, keys DynamoDB leaves
+unprocessed read again."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 import pytest
 
 from approval_core.adapters import keys
-from approval_core.adapters.dynamodb import to_item
-from approval_core.adapters.reads import UNPROCESSED_ATTEMPTS, DynamoReads
+from approval_core.adapters.approval_store import DynamoApprovalStore
+from approval_core.adapters.dynamodb import UNPROCESSED_ATTEMPTS, to_item
+from approval_core.adapters.reads import DynamoReads
 from approval_core.domain.errors import ServiceBusy
+from approval_core.domain.models import Approval
 
 CUSTOMER = {**keys.customer("acme", "ann"), "id": "ann", "companyIds": ["co"], "groups": ["B2B_REQUESTER"]}
 CART = {**keys.cart("acme", "cart-1"), "id": "cart-1", "customerId": "ann", "companyId": "co"}
@@ -72,3 +75,31 @@ def test_keys_left_unprocessed_every_time_are_503() -> None:
     with pytest.raises(ServiceBusy):
         DynamoReads(client, "directory", "approvals").get_customers_and_cart("acme", {"ann"}, "cart-1")  # type: ignore[arg-type]
     assert len(client.requests) == UNPROCESSED_ATTEMPTS
+
+
+def test_the_approval_store_reads_unprocessed_approvals_again() -> None:
+    at = "2026-11-24T12:00:00.000Z"
+    approval = Approval.model_validate(
+        {
+            "id": "a1",
+            "status": "PENDING",
+            "resourceType": "CART",
+            "action": "CHECKOUT",
+            "resource": {"id": "cart-1"},
+            "requestor": {"userId": "ann"},
+            "approver": {"userId": "carol"},
+            "expiryDate": "2026-12-01T12:00:00.000Z",
+            "metadata": {"createdAt": at, "modifiedAt": at, "version": 1},
+        }
+    )
+    stored = {**keys.approval("acme", "a1"), **approval.model_dump(mode="python", exclude_none=True)}
+    STORED["approvals"].append(stored)
+    try:
+        client = ThrottlingClient(throttled=2)
+        assert DynamoApprovalStore(client, "approvals").get_many("acme", ["a1", "a2"]) == {"a1": approval}  # type: ignore[arg-type]
+        assert len(client.requests) == 3
+        throttled = ThrottlingClient(throttled=UNPROCESSED_ATTEMPTS)
+        with pytest.raises(ServiceBusy):
+            DynamoApprovalStore(throttled, "approvals").get_many("acme", ["a1"])  # type: ignore[arg-type]
+    finally:
+        STORED["approvals"].remove(stored)

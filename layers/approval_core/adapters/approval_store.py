@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
-from approval_core.adapters.dynamodb import from_item, query_pages, to_item
+from approval_core.adapters.dynamodb import batch_get, from_item, query_pages, to_item
 from approval_core.adapters.item_limits import check_item
 from approval_core.adapters.status_lists import StatusLists, backfill, counts_change
 from approval_core.domain.errors import (
@@ -85,6 +85,14 @@ class DynamoApprovalStore:
         )
         item = response.get("Item")
         return Approval.model_validate(from_item(item)) if item else None
+
+    def get_many(self, tenant: str, approval_ids: list[str]) -> dict[str, Approval]:
+        if not approval_ids:
+            return {}
+        wanted = {"Keys": [to_item(keys.approval(tenant, approval_id)) for approval_id in approval_ids]}
+        found = batch_get(self._client, {self._table: {**wanted, "ConsistentRead": True}})
+        approvals = (Approval.model_validate(item) for _, item in found)
+        return {approval.id: approval for approval in approvals}
 
     def latest_for_resource(
         self, tenant: str, resource_type: str, resource_id: str, action: str

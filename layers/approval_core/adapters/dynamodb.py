@@ -3,12 +3,16 @@ DynamoDB's typed attribute values (numbers stay ``Decimal`` both ways)."""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
+
+from approval_core.domain.errors import ServiceBusy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,6 +29,12 @@ CLIENT_CONFIG = Config(
     connect_timeout=1,
     read_timeout=2,
 )
+
+
+# BatchGetItem answers with UnprocessedKeys when a partition is throttled: retried with jittered
+# backoff (as the AWS SDKs advise), a few times, then the read fails as a throttled request would.
+UNPROCESSED_ATTEMPTS = 5
+UNPROCESSED_BASE_DELAY_S = 0.02
 
 
 def make_client(endpoint_url: str | None = None, region_name: str | None = None) -> DynamoDBClient:
@@ -48,3 +58,20 @@ def query_pages(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[Any]:
         if "LastEvaluatedKey" not in page:
             return
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def batch_get(client: DynamoDBClient, request: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table, item) for each item a BatchGetItem of ``request`` (its ``RequestItems``) finds,
+    retrying the keys DynamoDB leaves unprocessed; ServiceBusy when they stay unprocessed."""
+    for attempt in range(UNPROCESSED_ATTEMPTS):
+        if not request:
+            return
+        if attempt:
+            time.sleep(random.uniform(0, UNPROCESSED_BASE_DELAY_S * 2**attempt))  # noqa: S311 (jitter)
+        response = client.batch_get_item(RequestItems=request)
+        for table, items in response.get("Responses", {}).items():
+            for item in items:
+                yield table, from_item(item)
+        request = response.get("UnprocessedKeys") or {}
+    if request:
+        raise ServiceBusy("DynamoDB is throttling reads; retry shortly")

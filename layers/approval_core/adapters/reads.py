@@ -7,27 +7,19 @@ the other ports for stores that cannot share a read (the in-memory fakes of the 
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from approval_core.adapters import keys
 from approval_core.adapters.directory import BATCH_GET_LIMIT, customer_of, tenant_settings_of
-from approval_core.adapters.dynamodb import from_item, to_item
-from approval_core.domain.errors import ServiceBusy
+from approval_core.adapters.dynamodb import batch_get, to_item
 from approval_core.domain.models import ResourceApproval, ResourceType
 from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
 from approval_core.ports import ApprovalStore, CartSource, Directory, QuoteSource
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-# BatchGetItem answers with UnprocessedKeys when a partition is throttled: retried with jittered
-# backoff (as the AWS SDKs advise), a few times, then the read fails as a throttled request would.
-UNPROCESSED_ATTEMPTS = 5
-UNPROCESSED_BASE_DELAY_S = 0.02
 
 
 class DynamoReads:
@@ -88,18 +80,7 @@ class DynamoReads:
             for table, table_keys in wanted.items()
             if table_keys
         }
-        for attempt in range(UNPROCESSED_ATTEMPTS):
-            if not request:
-                return
-            if attempt:
-                time.sleep(random.uniform(0, UNPROCESSED_BASE_DELAY_S * 2**attempt))  # noqa: S311 (jitter)
-            response = self._client.batch_get_item(RequestItems=request)
-            for table, items in response.get("Responses", {}).items():
-                for item in items:
-                    yield table, from_item(item)
-            request = response.get("UnprocessedKeys") or {}
-        if request:
-            raise ServiceBusy("DynamoDB is throttling reads; retry shortly")
+        return batch_get(self._client, request)
 
 
 @dataclass

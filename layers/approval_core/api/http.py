@@ -317,19 +317,25 @@ def error_response(error: ApprovalError) -> Response[str]:
         # subject): answered as the authorizer answers, so clients see one kind of 401.
         challenge = f'Bearer scope="" error="invalid_token" error_description="{error.message}"'
         return json_response(401, {"message": "Unauthorized"}, headers={"www-authenticate": challenge})
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(error, ServiceBusy) else {}
+    return json_response(error.status, error_body(error), headers=headers)
+
+
+def error_body(error: ApprovalError) -> dict[str, Any]:
+    """The contract's error body: what an error response carries, and what a bulk decision's
+    result carries for each approval it could not decide."""
     body: dict[str, Any] = {
         "code": error.status,
         "status": HTTPStatus(error.status).phrase,
         "message": error.message,
     }
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if isinstance(error, ServiceBusy) else {}
     if error.error_code:
         body["errorCode"] = error.error_code
     if error.details:
         body["details"] = [
             {key: value for key, value in vars(detail).items() if value is not None} for detail in error.details
         ]
-    return json_response(error.status, body, headers=headers)
+    return body
 
 
 def _internal_error() -> Response[str]:
