@@ -18,8 +18,9 @@ from typing import Any
 import boto3
 import pytest
 
-from approvals_local.template import load_template
+from approvals_local.template import load_template, read_document
 from tests.dynamodb_rules import install as install_dynamodb_rules
+from tests.iam_grants import GrantChecker
 from tests.world import CARTS, COMPANIES, CUSTOMERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +108,13 @@ def dynamodb_rules(tables: dict[str, str]) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def handlers(tables: dict[str, str]) -> dict[str, ModuleType]:
-    """Each function's app.py, imported the way Lambda does: once, with its environment set."""
+    """Each function's app.py, imported the way Lambda does: once, with its environment set; its
+    handler fails a test when the function does what its IAM policy in template.yaml does not allow
+    (tests/iam_grants.py: moto does not check IAM)."""
+    from approval_core.api.wiring import dynamodb_client
+
+    checker = GrantChecker(read_document(ROOT / "template.yaml"), {name: id_ for id_, name in tables.items()})
+    dynamodb_client().meta.events.register("before-parameter-build.dynamodb", checker)
     modules = {}
     for logical_id, folder in FUNCTIONS.items():
         spec = importlib.util.spec_from_file_location(f"fn_{folder}", ROOT / "functions" / folder / "app.py")
@@ -115,6 +122,7 @@ def handlers(tables: dict[str, str]) -> dict[str, ModuleType]:
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        module.lambda_handler = checker.wrap(logical_id, module.lambda_handler)
         modules[logical_id] = module
     return modules
 

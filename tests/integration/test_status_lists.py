@@ -227,7 +227,8 @@ def _strip_status_keys(client: Any, table: str, tenant: str) -> None:
 
 def test_an_old_table_answers_from_full_reads_until_backfilled_then_from_keys(dynamodb_endpoint: str) -> None:
     from approval_core.adapters.dynamodb import make_client
-    from approvals_local.template import load_template
+    from approvals_local.template import load_template, read_document
+    from tests.iam_grants import GrantChecker
     from tests.integration.conftest import ROOT
 
     # A table of its own: the backfill scans the whole table.
@@ -246,11 +247,17 @@ def test_an_old_table_answers_from_full_reads_until_backfilled_then_from_keys(dy
     # Cut off after its first page, the backfill leaves its position for the next run.
     calls = iter([True, False])
     client.meta.events.register("provide-client-params.dynamodb.Scan", _one_item_pages)
+    # The scheduled expiry function runs the backfill on AWS: its policy must allow every request.
+    grants = GrantChecker(read_document(ROOT / "template.yaml"), {table: "ApprovalsTable"})
+    client.meta.events.register("before-parameter-build.dynamodb", grants)
     try:
-        assert not old.backfill_status_keys(has_time=lambda: next(calls, False))
-        assert old.backfill_status_keys(has_time=lambda: True)
+        with grants.running("ExpireApprovalsFunction"):
+            assert not old.backfill_status_keys(has_time=lambda: next(calls, False))
+            assert old.backfill_status_keys(has_time=lambda: True)
+            assert not grants.denied, sorted({str(access) for access in grants.denied})
     finally:
         client.meta.events.unregister("provide-client-params.dynamodb.Scan", _one_item_pages)
+        client.meta.events.unregister("before-parameter-build.dynamodb", grants)
     assert DynamoApprovalStore(client, table).backfill_status_keys(has_time=lambda: True)  # idempotent
     listing = DynamoApprovalStore(client, table).list_keyed(tenant, "admin", _selection(q))
     assert listing is not None
