@@ -3,15 +3,25 @@ tests use fakes of the same shape (tests/fakes.py), checked against the same con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntry, Kind, Outcome, Propagation, Stored
-from approval_core.domain.events import ApprovalEvent
-from approval_core.domain.listing import KeyedListing, KeyedSelection
-from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
-from approval_core.domain.reference import Cart, Customer
+if TYPE_CHECKING:  # interfaces only: a function importing a port loads none of what it names
+    from collections.abc import Callable, Iterable, Iterator
+    from decimal import Decimal
+
+    from approval_core.domain.directory import (
+        CartEntry,
+        CompanyEntry,
+        CustomerEntry,
+        Kind,
+        Outcome,
+        Propagation,
+        Stored,
+    )
+    from approval_core.domain.events import ApprovalEvent
+    from approval_core.domain.listing import KeyedListing, KeyedSelection
+    from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
+    from approval_core.domain.reference import Cart, Customer
 
 
 class ApprovalStore(Protocol):
