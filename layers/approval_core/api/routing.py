@@ -75,6 +75,23 @@ class RequestContext:
         self.authorizer = JwtAuthorizer(context.get("authorizer") or {})
 
 
+class Headers(dict[str, str]):
+    """The request's headers, looked up in any case (HTTP names are case-insensitive; API Gateway
+    sends them in lower case)."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        super().__init__((name.lower(), value) for name, value in headers.items())
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name.lower() if isinstance(name, str) else name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
 class GatewayEvent:
     """The parts of an HTTP API event the functions read."""
 
@@ -94,9 +111,8 @@ class GatewayEvent:
         return dict(self._event.get("pathParameters") or {})
 
     @cached_property
-    def headers(self) -> dict[str, str]:
-        """Names in lower case, as API Gateway sends them (HTTP headers are case-insensitive)."""
-        return {name.lower(): value for name, value in (self._event.get("headers") or {}).items()}
+    def headers(self) -> Headers:
+        return Headers(self._event.get("headers") or {})
 
     @property
     def query_string_parameters(self) -> dict[str, str]:
