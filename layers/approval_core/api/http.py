@@ -19,11 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from approval_core.api.body import MAX_BODY_DEPTH as MAX_BODY_DEPTH
+from approval_core.api.body import NESTED_TOO_DEEP as NESTED_TOO_DEEP
+from approval_core.api.body import ModelT as ModelT
 from approval_core.api.body import body_bytes, parse_body, parse_json, raw_body
 from approval_core.api.observability import logger, metrics, observed
 from approval_core.api.routing import JSON_CONTENT_TYPE, GatewayEvent, GatewayRoutedResolver, Response
+from approval_core.api.routing import RouteHandler as RouteHandler
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
 from approval_core.domain.errors import (
@@ -39,8 +44,6 @@ from approval_core.domain.errors import (
 from approval_core.json_text import dumps
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
     from approval_core.api.list_parameters import parse_list_request
     from approval_core.api.parameters import PATH_ID, parse_revision, validate_path_id
 
@@ -73,9 +76,19 @@ _LAZY = {
     "parse_revision": "approval_core.api.parameters",
     "validate_path_id": "approval_core.api.parameters",
     "parse_list_request": "approval_core.api.list_parameters",
+    # Names this module had when it imported them for its own use: still found here.
+    "RevisionQuery": "approval_core.domain.directory",
+    "ListRequest": "approval_core.domain.listing",
+    "QueryError": "approval_core.domain.query",
+    "parse_query": "approval_core.domain.query",
+    "parse_sort": "approval_core.domain.query",
+    "content_types": "aws_lambda_powertools.event_handler",
 }
+# The names of Powertools' classes this module used to hand out, for code written against them.
+APIGatewayProxyEventV2 = GatewayEvent
+APIGatewayHttpResolver = GatewayRoutedResolver
 
-LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
