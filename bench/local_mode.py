@@ -27,6 +27,11 @@ def function_folders(root: Path) -> dict[str, str]:
     return {str(logical_id): str(function.code_uri.name) for logical_id, function in functions.items()}
 
 
+def http_functions(root: Path) -> set[str]:
+    """The template's functions behind the HTTP API (logical ids)."""
+    return {str(route.function) for route in _module("template").load_template(root / "template.yaml").routes}
+
+
 def table_definitions(root: Path) -> dict[str, dict[str, Any]]:
     """The template's tables: logical id -> CreateTable arguments (without the name)."""
     tables: dict[str, dict[str, Any]] = _module("template").load_template(root / "template.yaml").tables

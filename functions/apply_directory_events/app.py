@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.observability import logger, metrics, observed, tracer
 from approval_core.api.wiring import directory_feed
 from approval_core.emporix import apply_event
 
@@ -49,11 +49,11 @@ def apply_record(record: SQSRecord) -> None:
         raise PropagationUnfinished(message["eventType"])
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _invocation["context"] = context
     return dict(
         process_partial_response(event=event, record_handler=apply_record, processor=processor, context=context)
     )
+
+
+lambda_handler = observed(handle)

@@ -10,18 +10,15 @@ from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PreTokenGenerationV2TriggerEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from approval_core.api.observability import logger, metrics, tracer
+from approval_core.api.observability import logger, metrics, observed
 from approval_core.api.settings import token_trigger_settings
 from approval_core.api.token_trigger import customise_tokens
 
 config = token_trigger_settings()
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
 @event_source(data_class=PreTokenGenerationV2TriggerEvent)
-def lambda_handler(event: PreTokenGenerationV2TriggerEvent, context: LambdaContext) -> dict[str, Any]:
+def handle(event: PreTokenGenerationV2TriggerEvent, context: LambdaContext) -> dict[str, Any]:
     access = customise_tokens(event, config)
     if access.tenant is None:
         # Signs in, but the API refuses every call: worth seeing when a customer reports it.
@@ -30,3 +27,6 @@ def lambda_handler(event: PreTokenGenerationV2TriggerEvent, context: LambdaConte
     else:
         metrics.add_metric(name="TokensCustomised", unit=MetricUnit.Count, value=1)
     return event.raw_event
+
+
+lambda_handler = observed(handle)

@@ -3,25 +3,33 @@ tests use fakes of the same shape (tests/fakes.py), checked against the same con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from approval_core.domain.directory import (
-    CartEntry,
-    CompanyEntry,
-    CustomerEntry,
-    Kind,
-    Outcome,
-    Propagation,
-    QuoteEntry,
-    SettingsEntry,
-    Stored,
-)
-from approval_core.domain.events import ApprovalEvent
-from approval_core.domain.listing import KeyedListing, KeyedSelection
-from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, ResourceType, Status
-from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
+if TYPE_CHECKING:  # interfaces only: a function importing a port loads none of what it names
+    from collections.abc import Callable, Iterable, Iterator
+    from decimal import Decimal
+
+    from approval_core.domain.directory import (
+        CartEntry,
+        CompanyEntry,
+        CustomerEntry,
+        Kind,
+        Outcome,
+        Propagation,
+        QuoteEntry,
+        SettingsEntry,
+        Stored,
+    )
+    from approval_core.domain.events import ApprovalEvent
+    from approval_core.domain.listing import KeyedListing, KeyedSelection
+    from approval_core.domain.models import (
+        Approval,
+        HistoryEntry,
+        OverdueApproval,
+        ResourceApproval,
+        Status,
+    )
+    from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
 
 
 class ApprovalStore(Protocol):
@@ -48,7 +56,7 @@ class ApprovalStore(Protocol):
         approval: Approval,
         expected_version: int,
         now: str,
-        expected_status: Status = Status.PENDING,
+        expected_status: Status = ...,
     ) -> None:
         """Replace the approval with its next version, with its participants' copies and the
         resource's lock, atomically; only while the stored one is PENDING, not overdue at
@@ -143,7 +151,7 @@ class CustomersAndCart(Protocol):
     both tables; ``adapters.reads.SeparateReads`` composes the other ports."""
 
     def get_customers_and_cart(
-        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ...
     ) -> tuple[dict[str, Customer], Cart | None]:
         """The customers the directory knows among ``customer_ids``, by id, and the cart (or,
         for ``resource_type`` QUOTE, the quote)."""

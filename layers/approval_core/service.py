@@ -41,7 +41,6 @@ from approval_core.domain.models import (
     Status,
     is_identifier,
 )
-from approval_core.domain.query import paginate, sort_documents
 from approval_core.domain.reference import Cart, Customer
 from approval_core.domain.validation import validate
 from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory
@@ -150,6 +149,9 @@ class ApprovalService:
         approvals (of the filtered statuses, when it has a status term), up to
         ``list_scan_limit``: beyond it the request is refused rather than answered from part.
         """
+        # Here, not at the top: the other functions never load the query language (cold start).
+        from approval_core.domain.query import paginate, sort_documents
+
         now = iso(self.clock())
         query = request.query
         statuses = query.status_values()
@@ -177,6 +179,8 @@ class ApprovalService:
         statuses: frozenset[str] | None,
         created: tuple[str | None, str | None] | None,
     ) -> ApprovalPage | None:
+        from approval_core.domain.query import paginate, sort_documents
+
         query = request.query
         total_from_counts = query.only_status()
         page_end = request.page_number * request.page_size

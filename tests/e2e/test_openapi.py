@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import yaml
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from openapi_spec_validator import validate
 from pydantic import BaseModel
 
@@ -293,7 +292,7 @@ def test_paging_bounds_and_defaults_are_the_services(name: str) -> None:
 
     def read(value: str | None) -> int:
         parameters = {} if value is None else {name: value}
-        request = edge.parse_list_request(APIGatewayProxyEventV2({"queryStringParameters": parameters, "headers": {}}))
+        request = edge.parse_list_request(edge.GatewayEvent({"queryStringParameters": parameters, "headers": {}}))
         return request.page_number if name == "pageNumber" else request.page_size
 
     assert read(None) == schema["default"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from approval_core.api.http import MANAGE_SCOPES, authorize, error_response, parse_body
+from approval_core.api.http import MANAGE_SCOPES, GatewayEvent, authorize, error_response, parse_body
 from approval_core.api.settings import Settings
 from approval_core.domain.errors import (
     ApprovalError,
@@ -24,8 +24,8 @@ from approval_core.json_text import dumps
 SETTINGS = Settings(approvals_table_name="approvals", directory_table_name="directory")
 
 
-def event(claims: dict[str, Any], body: str | None = None) -> APIGatewayProxyEventV2:
-    return APIGatewayProxyEventV2(
+def event(claims: dict[str, Any], body: str | None = None) -> GatewayEvent:
+    return GatewayEvent(
         {
             "requestContext": {"authorizer": {"jwt": {"claims": claims}}},
             "body": body,
@@ -86,7 +86,7 @@ def test_token_without_groups_claim_leaves_groups_to_the_directory() -> None:
 
 
 def test_claim_names_are_configuration() -> None:
-    settings = SETTINGS.model_copy(update={"tenant_claim": "custom:tenant", "groups_claim": "roles"})
+    settings = dataclasses.replace(SETTINGS, tenant_claim="custom:tenant", groups_claim="roles")
     claims = {
         "sub": "ann",
         "custom:tenant": "acme",
@@ -105,9 +105,9 @@ def test_scopes_may_come_from_scp_as_api_gateway_reads_them() -> None:
 
 def test_a_base64_encoded_body_is_parsed_as_json() -> None:
     # API Gateway base64-encodes a body sent without a text Content-Type (a JSON body without
-    # Content-Type, say); Powertools' decoded_body undoes it.
+    # Content-Type, say); the event's decoded_body undoes it.
     body = '{"resourceType": "CART", "resourceId": "c", "action": "CHECKOUT", "approver": {"userId": "x"}}'
-    encoded = APIGatewayProxyEventV2(
+    encoded = GatewayEvent(
         {
             "requestContext": {"authorizer": {"jwt": {"claims": CLAIMS}}},
             "body": base64.b64encode(body.encode()).decode(),

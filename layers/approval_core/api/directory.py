@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-
-from approval_core.api.http import json_response
+from approval_core.api.http import GatewayRoutedResolver, Response, json_response
 from approval_core.directory_feed import WriteResult
 from approval_core.domain.directory import Kind
 from approval_core.domain.errors import DirectoryEntryNotFound
@@ -25,7 +23,7 @@ def entry_kind(kind: str) -> Kind:
         ) from None
 
 
-def time_left(app: APIGatewayHttpResolver) -> Callable[[], bool]:
+def time_left(app: GatewayRoutedResolver) -> Callable[[], bool]:
     return lambda: bool(app.lambda_context.get_remaining_time_in_millis() > RESERVED_MILLIS)
 
 

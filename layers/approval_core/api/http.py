@@ -1,5 +1,9 @@
 """The HTTP edge every function shares: who is calling (the one place that reads token claims),
-the request body, and the one place that maps errors to the contract's responses.
+the function's handler under the Powertools stack, and the one place that maps errors to the
+contract's responses. Functions import every HTTP name from here; the pieces live in small
+modules: ``routing`` (request, response, router), ``body`` (the request body),
+``list_parameters`` and ``parameters`` (the list's and the directory's parameters, imported
+lazily: only the functions that read them load the query language or the directory's models).
 
 Checks run in the contract's order ("Which error comes first"): authentication, scope, body size,
 tenant, body, then the use case's own rules.
@@ -7,27 +11,26 @@ tenant, body, then the use case's own rules.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import importlib
 import re
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
 
-from approval_core.adapters.item_limits import NUMBER_LIMITS, storable_number
+from approval_core.api.body import MAX_BODY_DEPTH as MAX_BODY_DEPTH
+from approval_core.api.body import NESTED_TOO_DEEP as NESTED_TOO_DEEP
+from approval_core.api.body import ModelT as ModelT
+from approval_core.api.body import body_bytes, parse_body, parse_json, raw_body
 from approval_core.api.observability import logger, metrics, observed
+from approval_core.api.routing import JSON_CONTENT_TYPE, GatewayEvent, GatewayRoutedResolver, Response
+from approval_core.api.routing import RouteHandler as RouteHandler
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
-from approval_core.domain.directory import RevisionQuery
 from approval_core.domain.errors import (
     ApprovalError,
     ErrorDetail,
@@ -38,17 +41,54 @@ from approval_core.domain.errors import (
     ValidationFailed,
     excerpt,
 )
-from approval_core.domain.listing import ListRequest
-from approval_core.domain.query import QueryError, parse_query, parse_sort
-from approval_core.domain.validation import MAX_FIELD_LENGTH, validate
-from approval_core.json_text import dumps, loads
+from approval_core.json_text import dumps
 
-# Functions name their responses through this module only, so the HTTP edge stays in one place.
-__all__ = ["Response"]
+if TYPE_CHECKING:
+    from approval_core.api.list_parameters import parse_list_request
+    from approval_core.api.parameters import PATH_ID, parse_revision, validate_path_id
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+# Functions name every HTTP piece through this module only, so the HTTP edge stays in one place.
+__all__ = [
+    "DIRECTORY_SCOPES",
+    "MANAGE_SCOPES",
+    "PATH_ID",
+    "READ_SCOPES",
+    "GatewayEvent",
+    "GatewayRoutedResolver",
+    "Response",
+    "authorize",
+    "error_response",
+    "json_response",
+    "lambda_entry_point",
+    "new_resolver",
+    "no_content",
+    "parse_body",
+    "parse_json",
+    "parse_list_request",
+    "parse_revision",
+    "raw_body",
+    "validate_path_id",
+]
+
+# Imported on first use (module ``__getattr__``): see the module's docstring.
+_LAZY = {
+    "PATH_ID": "approval_core.api.parameters",
+    "parse_revision": "approval_core.api.parameters",
+    "validate_path_id": "approval_core.api.parameters",
+    "parse_list_request": "approval_core.api.list_parameters",
+    # Names this module had when it imported them for its own use: still found here.
+    "RevisionQuery": "approval_core.domain.directory",
+    "ListRequest": "approval_core.domain.listing",
+    "QueryError": "approval_core.domain.query",
+    "parse_query": "approval_core.domain.query",
+    "parse_sort": "approval_core.domain.query",
+    "content_types": "aws_lambda_powertools.event_handler",
+}
+# The names of Powertools' classes this module used to hand out, for code written against them.
+APIGatewayProxyEventV2 = GatewayEvent
+APIGatewayHttpResolver = GatewayRoutedResolver
+
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
-RouteHandler = Callable[..., Response[str]]
 
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
@@ -70,52 +110,13 @@ RETRYABLE_ERROR_CODES = frozenset(
 )
 
 
-class GatewayRoutedResolver(APIGatewayHttpResolver):
-    """Powertools' resolver, with each handler registered under its API Gateway route key.
-
-    API Gateway matches the route on the path as the client sent it, then hands the function the
-    decoded ``rawPath``, on which Powertools routes again. An id holding an encoded ``/``, or a
-    character outside Powertools' route pattern, makes a decoded path that matches no rule,
-    although API Gateway did route it: the event still names its ``routeKey`` and its decoded
-    ``pathParameters``, so the handler of that route answers it (for an approval id: the
-    contract's 404001, never a routing error).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(serializer=dumps)
-        self._by_route_key: dict[str, tuple[RouteHandler, dict[str, str]]] = {}
-
-    def gateway_route(self, route_key: str, **argument_names: str) -> Callable[[RouteHandler], RouteHandler]:
-        """Registers the handler of the route ``route_key``, written as template.yaml writes it
-        (``GET /approval/{tenant}/approvals/{approvalId}``); its path parameters reach the handler
-        as snake_case keyword arguments (``approval_id``), or under the name ``argument_names``
-        gives a parameter (``id="entry_id"``)."""
-        method, path = route_key.split(" ", 1)
-        arguments = {name: argument_names.get(name, _snake_case(name)) for name in re.findall(r"\{(\w+)\}", path)}
-        rule = re.sub(r"\{(\w+)\}", lambda found: f"<{arguments[found.group(1)]}>", path)
-
-        def register(handler: RouteHandler) -> RouteHandler:
-            self.route(rule, method)(handler)
-            self._by_route_key[route_key] = (handler, arguments)
-            return handler
-
-        return register
-
-    def answer_as_routed_by_the_gateway(self) -> Response[str] | None:
-        """The answer of the route API Gateway matched, when Powertools matched none."""
-        event = self.current_event.raw_event
-        found = self._by_route_key.get(str(event.get("routeKey")))
-        parameters = event.get("pathParameters") or {}
-        if found is None:
-            return None
-        handler, arguments = found
-        if not all(isinstance(parameters.get(name), str) for name in arguments):
-            return None
-        return handler(**{argument: parameters[name] for name, argument in arguments.items()})
-
-
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def new_resolver() -> GatewayRoutedResolver:
@@ -125,7 +126,7 @@ def new_resolver() -> GatewayRoutedResolver:
 
 
 def lambda_entry_point(
-    app: APIGatewayHttpResolver, on_invoke: Callable[[LambdaContext], None] | None = None
+    app: GatewayRoutedResolver, on_invoke: Callable[[LambdaContext], None] | None = None
 ) -> LambdaHandler:
     """The function's handler: the resolver under the one Powertools stack (``observed``), with
     the correlation id from the API Gateway request id. ``on_invoke`` sees each invocation's
@@ -140,7 +141,7 @@ def lambda_entry_point(
 
 
 # --------------------------------------------------------------------------- the caller
-def authorize(event: APIGatewayProxyEventV2, settings: Settings, tenant: str, scopes: frozenset[str]) -> Caller:
+def authorize(event: GatewayEvent, settings: Settings, tenant: str, scopes: frozenset[str]) -> Caller:
     """The caller, once the token, its scopes, the body size and the tenant have been checked.
 
     API Gateway's JWT authorizer has verified the token's signature, expiry, issuer and audience,
@@ -155,7 +156,7 @@ def authorize(event: APIGatewayProxyEventV2, settings: Settings, tenant: str, sc
     granted = set(_claim_list(claims.get(settings.scope_claim, claims.get("scp"))))
     if granted.isdisjoint(scopes):
         raise Forbidden(f"The access token lacks the scope {' or '.join(sorted(scopes))}")
-    if len(_body_bytes(event)) > settings.max_body_bytes:
+    if len(body_bytes(event)) > settings.max_body_bytes:
         raise PayloadTooLarge(f"The request body exceeds {settings.max_body_bytes} bytes")
     if not TENANT_PATTERN.match(tenant):
         raise ValidationFailed(
@@ -187,116 +188,6 @@ def _claim_list(value: Any) -> list[str]:
     return []
 
 
-# --------------------------------------------------------------------------- the body
-def parse_body(event: APIGatewayProxyEventV2, model: type[ModelT]) -> ModelT:
-    """The request body as ``model``; any problem is APPROVAL-400001 naming the field."""
-    return validate(parse_json(event), model)
-
-
-def raw_body(event: APIGatewayProxyEventV2) -> bytes:
-    """The body exactly as sent (what a webhook's signature covers)."""
-    return _body_bytes(event)
-
-
-def _body_bytes(event: APIGatewayProxyEventV2) -> bytes:
-    """The body as sent: API Gateway base64-encodes bodies that are not text."""
-    body = event.body or ""
-    return base64.b64decode(body) if event.is_base64_encoded else body.encode()
-
-
-def parse_json(event: APIGatewayProxyEventV2) -> Any:
-    """The request body as JSON, numbers as ``Decimal``; APPROVAL-400001 when it is not JSON, not
-    UTF-8, or holds a number DynamoDB cannot store.
-
-    API Gateway base64-encodes every body whose Content-Type is not text, JSON, XML or JavaScript
-    (a JSON body sent without Content-Type, say): Powertools' ``decoded_body`` undoes that."""
-    try:
-        raw = event.decoded_body or ""
-    except (UnicodeDecodeError, binascii.Error):
-        raise ValidationFailed("The request body is not UTF-8 text", [ErrorDetail(message="body: not UTF-8")]) from None
-    if not raw:
-        raise ValidationFailed("The request body is empty", [ErrorDetail(message="body: cannot be null")])
-    try:
-        document = loads(raw)
-    except RecursionError:
-        raise ValidationFailed(details=[ErrorDetail(message=NESTED_TOO_DEEP)]) from None
-    except ValueError as error:  # simplejson's JSONDecodeError is one
-        raise ValidationFailed(
-            "Malformed JSON",
-            [ErrorDetail(message=f"body: malformed JSON ({error.args[0] if error.args else ''})")],
-        ) from None
-    _check_storable(document)
-    return document
-
-
-# A request body nested deeper than this cannot fit DynamoDB's 32 levels once it is part of the
-# approval (the adapter checks the item itself before it writes: item_limits).
-MAX_BODY_DEPTH = 24
-NESTED_TOO_DEEP = f"body: nested more than {MAX_BODY_DEPTH} levels deep"
-
-
-def _check_storable(document: Any) -> None:
-    """APPROVAL-400001 for what DynamoDB would refuse; iterative, so no depth can overflow it."""
-    pending: list[tuple[Any, str, int]] = [(document, "", 0)]
-    while pending:
-        value, path, depth = pending.pop()
-        if depth > MAX_BODY_DEPTH:
-            raise ValidationFailed(details=[ErrorDetail(message=NESTED_TOO_DEEP)])
-        if isinstance(value, dict):
-            pending.extend((member, f"{path}.{name}", depth + 1) for name, member in value.items())
-        elif isinstance(value, list):
-            pending.extend((member, f"{path}.{index}", depth + 1) for index, member in enumerate(value))
-        elif isinstance(value, (int, Decimal)) and not isinstance(value, bool) and not storable_number(Decimal(value)):
-            field = path.removeprefix(".")[:MAX_FIELD_LENGTH]
-            raise ValidationFailed(details=[ErrorDetail(field=field, message=f"{field}: {NUMBER_LIMITS}")])
-
-
-def parse_revision(event: APIGatewayProxyEventV2) -> Decimal | None:
-    """The ``version`` or ``modifiedAt`` query parameter of a directory write, as its revision."""
-    params = event.query_string_parameters or {}
-    wanted = {name: params[name] for name in ("version", "modifiedAt") if params.get(name)}
-    return validate(wanted, RevisionQuery).revision()
-
-
-PATH_ID = re.compile(r"^[^#\s/]{1,128}$")
-
-
-def validate_path_id(value: str, name: str) -> None:
-    """Ids end up in DynamoDB keys: 1 to 128 characters, no '#', no white space."""
-    if not PATH_ID.match(value):
-        message = f"{name}: must be 1 to 128 characters without '#' or white space"
-        raise ValidationFailed(message, [ErrorDetail(field=name, message=message)])
-
-
-def parse_list_request(event: APIGatewayProxyEventV2) -> ListRequest:
-    """The list's query parameters (APPROVAL-400001 naming the parameter when one is bad)."""
-    params = event.query_string_parameters or {}
-    try:
-        query = parse_query(params.get("q"))
-        sort = parse_sort(params.get("sort"))
-    except QueryError as error:
-        parameter = str(error).split(":", 1)[0]
-        raise ValidationFailed(str(error), [ErrorDetail(field=parameter, message=str(error))]) from None
-    return ListRequest(
-        query=query,
-        sort=sort,
-        page_number=_int_parameter(params, "pageNumber", default=1, low=1, high=1_000_000),
-        page_size=_int_parameter(params, "pageSize", default=60, low=1, high=60),
-        with_total=(event.headers.get("x-total-count") or "").strip().lower() == "true",
-        default_sort=not (params.get("sort") or "").strip(),
-    )
-
-
-def _int_parameter(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = (params.get(name) or "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
-        message = f"{name}: must be an integer from {low} to {high}"
-        raise ValidationFailed(message, [ErrorDetail(field=name, message=message)])
-    return int(raw)
-
-
 # --------------------------------------------------------------------------- responses
 def no_content() -> Response[str]:
     return Response(status_code=204, body="")
@@ -305,7 +196,7 @@ def no_content() -> Response[str]:
 def json_response(status: int, body: Any = None, headers: Mapping[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status,
-        content_type=content_types.APPLICATION_JSON,
+        content_type=JSON_CONTENT_TYPE,
         body=None if body is None else dumps(body),
         headers=dict(headers or {}),
     )
@@ -373,8 +264,5 @@ def _install_error_handlers(app: GatewayRoutedResolver) -> None:
         return _internal_error()
 
     @app.not_found
-    def _no_route(error: Exception) -> Response[str]:
-        routed = app.answer_as_routed_by_the_gateway()
-        if routed is not None:
-            return routed
+    def _no_route() -> Response[str]:
         return json_response(404, {"code": 404, "status": "Not Found", "message": "No such resource"})

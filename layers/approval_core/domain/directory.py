@@ -31,6 +31,9 @@ MAX_COMPANIES_PER_CUSTOMER = 30
 
 
 class _Ordered(BaseModel):
+    # Built on first use, not at import: most functions never validate a directory entry.
+    model_config = ConfigDict(defer_build=True)
+
     version: Annotated[int, Field(ge=0, le=10**15)] | None = None
     modifiedAt: datetime | None = None
 

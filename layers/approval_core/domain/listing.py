@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from approval_core.domain.models import Approval
-from approval_core.domain.query import Query, SortKey
+if TYPE_CHECKING:
+    # Only the list function parses queries: the other functions never load the query language.
+    from approval_core.domain.models import Approval
+    from approval_core.domain.query import Query, SortKey
 
 
 @dataclass(frozen=True)
