@@ -575,6 +575,7 @@ def _customer_record(customer: Customer, companies: Mapping[str, Company]) -> di
         "groups": sorted(customer.groups),
         "companyIds": list(customer.company_ids),
         "companies": {cid: _company_record(companies[cid]) for cid in customer.company_ids if cid in companies},
+        **_own_limit(customer),
     }
 
 
@@ -584,7 +585,20 @@ def _member_record(customer: Customer) -> dict[str, Any]:
         "firstName": customer.first_name,
         "lastName": customer.last_name,
         "groups": sorted(customer.groups),
+        **_own_limit(customer),
     }
+
+
+def _own_limit(customer: Customer) -> dict[str, Any]:
+    """Only a customer with a limit of their own carries one: other items stay as they were."""
+    if customer.approval_limit is None:
+        return {}
+    return {"approvalLimit": customer.approval_limit.model_dump(mode="python")}
+
+
+def _own_limit_of(record: dict[str, Any]) -> Money | None:
+    limit = record.get("approvalLimit")
+    return Money.model_validate(limit) if limit else None
 
 
 def _member(record: dict[str, Any], company_id: str) -> Customer:
@@ -594,6 +608,7 @@ def _member(record: dict[str, Any], company_id: str) -> Customer:
         last_name=record.get("lastName"),
         groups=frozenset(record.get("groups", [])),
         company_ids=(company_id,),
+        approval_limit=_own_limit_of(record),
     )
 
 
@@ -614,4 +629,5 @@ def customer_of(record: dict[str, Any]) -> Customer:
         groups=frozenset(record.get("groups", [])),
         company_ids=tuple(record.get("companyIds", [])),
         companies={cid: _company(value) for cid, value in record.get("companies", {}).items()},
+        approval_limit=_own_limit_of(record),
     )

@@ -115,6 +115,32 @@ class NoCompany(ApprovalError):
     default_message = "Caller is not assigned to any company"
 
 
+class ApproverAboveOwnLimit(ApprovalError):
+    """Rule 28: the approver's own approval limit is below the cart's total."""
+
+    error_code = "APPROVAL-400012"
+    default_message = "The approver's own approval limit is below the total of the resource"
+
+
+class AlreadyDecided(ApprovalError):
+    """Rule 26: nobody approves twice."""
+
+    error_code = "APPROVAL-400013"
+    default_message = "The caller has already approved this approval"
+
+
+class TierNotCurrent(ApprovalError):
+    """Rule 26: an approver acts only on a current tier, not before their tier or after it."""
+
+    error_code = "APPROVAL-400014"
+    default_message = "The caller is not an approver of a current tier of the approval"
+
+
+class PolicyNotFound(ApprovalError):
+    status = 404
+    default_message = "No such approval policy"
+
+
 # --------------------------------------------------------------------------- 404
 class ApprovalNotFound(ApprovalError):
     status = 404
