@@ -11,6 +11,7 @@ from approval_core.domain.directory import CartEntry, CompanyEntry, CustomerEntr
 from approval_core.domain.events import ApprovalEvent
 from approval_core.domain.listing import KeyedListing, KeyedSelection
 from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval
+from approval_core.domain.policies import Policy
 from approval_core.domain.reference import Cart, Customer
 
 
@@ -78,6 +79,36 @@ class ApprovalStore(Protocol):
         is written then. ``sweep_id`` names the run, so a retried write the store had applied
         counts as this run's.
         """
+        ...
+
+
+class PolicyStore(Protocol):
+    """Approval policies (rules 22-29), kept in the directory table next to the companies."""
+
+    def get(self, tenant: str, policy_id: str) -> Policy | None:
+        """One read."""
+        ...
+
+    def of_companies(self, tenant: str, company_ids: Iterable[str] | None) -> list[Policy]:
+        """The policies of these companies (None: of every company), ordered by id."""
+        ...
+
+    def create(self, tenant: str, policy: Policy) -> None:
+        """Raises PolicyAlreadyExists when the id is taken in the tenant."""
+        ...
+
+    def replace(self, tenant: str, policy: Policy, expected_version: int) -> None:
+        """Raises PolicyNotFound, or ConcurrentModification when not at ``expected_version``."""
+        ...
+
+    def delete(self, tenant: str, policy: Policy) -> None: ...
+
+    def company_members_and_policies(self, tenant: str, company_id: str) -> tuple[list[Customer], list[Policy]]:
+        """The company's members and policies, in one Query."""
+        ...
+
+    def companies_with_policies(self, tenant: str) -> frozenset[str]:
+        """The companies of the tenant with at least one policy."""
         ...
 
 

@@ -79,8 +79,6 @@ class ApprovalService:
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
         """Ask an approver to approve the caller's cart (rules 1 to 5). Returns the new id."""
         now = self.clock()
-        if request.approver is None:
-            raise ValidationFailed(details=[ErrorDetail(field="approver", message="approver: cannot be null")])
         customers, cart = self.reads.get_customers_and_cart(
             caller.tenant, {caller.user_id, request.approver.userId}, request.resourceId
         )

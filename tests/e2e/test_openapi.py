@@ -41,6 +41,10 @@ RESPONSE_ONLY = {
     "Person",
     "Metadata",
     "HistoryEntry",
+    "FlowStep",
+    "FlowApproval",
+    "FlowTier",
+    "FlowPolicy",
     "Approval",
     "PermittedAnswer",
     "ApproverCandidate",
@@ -57,6 +61,7 @@ DOCUMENT_ONLY = {
     "GatewayMessage",
     "NotFound",
     "DirectoryWrite",
+    "Policy",
 }
 
 

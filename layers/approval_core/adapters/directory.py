@@ -88,7 +88,7 @@ class DynamoDirectory:
             "ConsistentRead": True,
         }
         return [
-            _member(from_item(item), company_id)
+            member_of(from_item(item), company_id)
             for page in query_pages(self._client, query)
             for item in page.get("Items", [])
         ]
@@ -601,7 +601,7 @@ def _own_limit_of(record: dict[str, Any]) -> Money | None:
     return Money.model_validate(limit) if limit else None
 
 
-def _member(record: dict[str, Any], company_id: str) -> Customer:
+def member_of(record: dict[str, Any], company_id: str) -> Customer:
     return Customer(
         id=record["id"],
         first_name=record.get("firstName"),

@@ -176,3 +176,32 @@ def is_cart(item: dict[str, object]) -> bool:
 
 
 CART_SORT_KEY = "CART"
+
+
+# --------------------------------------------------------------------------- approval policies (directory table)
+def tenant_policy(tenant: str, policy_id: str) -> Key:
+    """A policy by its id: the tenant's policies share a partition (read by id, listed by operators)."""
+    return {"PK": tenant_policies_partition(tenant), "SK": f"{POLICY_PREFIX}{policy_id}"}
+
+
+def tenant_policies_partition(tenant: str) -> str:
+    return f"TENANT#{tenant}#POLICIES"
+
+
+def company_policy(tenant: str, company_id: str, policy_id: str) -> Key:
+    """The same policy in its company's partition, next to the members: one Query reads the
+    company's members and policies when an approval is created ("MEMBER#" sorts before "POLICY#")."""
+    return {"PK": company_partition(tenant, company_id), "SK": f"{POLICY_PREFIX}{policy_id}"}
+
+
+POLICY_PREFIX = "POLICY#"
+
+
+def companies_with_policies(tenant: str) -> Key:
+    """How many policies each company of the tenant has (attributes ``company:{id}``): read with
+    the customers and the cart, so a company without policies pays no request for them."""
+    return {"PK": tenant_policies_partition(tenant), "SK": "COMPANIES"}
+
+
+def policy_count_attribute(company_id: str) -> str:
+    return f"company:{company_id}"

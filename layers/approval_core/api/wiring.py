@@ -12,9 +12,11 @@ from approval_core.adapters.approval_store import DynamoApprovalStore
 from approval_core.adapters.directory import DynamoDirectory, DynamoDirectoryWriter
 from approval_core.adapters.dynamodb import CLIENT_CONFIG, make_client
 from approval_core.adapters.event_bus import EventBridgePublisher
+from approval_core.adapters.policy_store import DynamoPolicyStore
 from approval_core.adapters.reads import DynamoReads
 from approval_core.api.settings import settings
 from approval_core.directory_feed import DirectoryFeed
+from approval_core.policy_service import PolicyService
 from approval_core.service import ApprovalService
 
 if TYPE_CHECKING:
@@ -51,3 +53,13 @@ def approval_service() -> ApprovalService:
 @lru_cache(maxsize=1)
 def directory_feed() -> DirectoryFeed:
     return DirectoryFeed(DynamoDirectoryWriter(dynamodb_client(), settings().directory_table_name))
+
+
+@lru_cache(maxsize=1)
+def policy_service() -> PolicyService:
+    config = settings()
+    client = dynamodb_client()
+    return PolicyService(
+        policies=DynamoPolicyStore(client, config.directory_table_name),
+        directory=DynamoDirectory(client, config.directory_table_name),
+    )

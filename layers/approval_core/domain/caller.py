@@ -13,3 +13,5 @@ class Caller:
     tenant: str
     user_id: str
     groups: frozenset[str] | None = None
+    # The token's scopes this service knows (the policy routes tell operators from admins by them).
+    scopes: frozenset[str] = frozenset()

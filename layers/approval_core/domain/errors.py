@@ -141,6 +141,11 @@ class PolicyNotFound(ApprovalError):
     default_message = "No such approval policy"
 
 
+class PolicyAlreadyExists(ApprovalError):
+    status = 409
+    default_message = "A policy with this id exists"
+
+
 # --------------------------------------------------------------------------- 404
 class ApprovalNotFound(ApprovalError):
     status = 404

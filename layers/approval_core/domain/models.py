@@ -289,8 +289,7 @@ class CreateApprovalRequest(Model):
     resourceType: ResourceType
     resourceId: Identifier
     action: Action
-    # Optional where an approval policy matches (rule 25).
-    approver: UserRef | None = None
+    approver: UserRef
     comment: Comment | None = None
     details: Details | None = None
 
