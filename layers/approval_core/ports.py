@@ -151,6 +151,18 @@ class CustomersAndCart(Protocol):
         permitted check."""
         ...
 
+    def get_customers_cart_and_policy_companies(
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str
+    ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
+        """As ``get_customers_and_cart``, with the companies that have approval policies (same read)."""
+        ...
+
+    def get_customer_cart_lock_and_policy_companies(
+        self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
+    ) -> tuple[Customer | None, Cart | None, ResourceApproval | None, frozenset[str]]:
+        """As ``get_customer_cart_and_lock``, with the companies that have approval policies (same read)."""
+        ...
+
 
 class DirectoryWriter(Protocol):
     """The one way into the directory (customers, companies, carts): the directory API, the

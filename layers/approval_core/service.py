@@ -10,12 +10,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from approval_core.domain import flow as flow_rules
 from approval_core.domain import patch, rules
 from approval_core.domain.caller import Caller
 from approval_core.domain.clock import DEFAULT_EXPIRY_SECONDS, iso, iso_after, utc_now
 from approval_core.domain.errors import (
     ApprovalFinished,
     ApprovalNotFound,
+    ApproverNotAssignable,
     ConcurrentModification,
     ErrorDetail,
     NoCompany,
@@ -28,6 +30,8 @@ from approval_core.domain.models import (
     Approval,
     ApproverCandidate,
     CreateApprovalRequest,
+    FlowPolicy,
+    FlowStep,
     HistoryAction,
     HistoryEntry,
     Metadata,
@@ -38,9 +42,9 @@ from approval_core.domain.models import (
     is_identifier,
 )
 from approval_core.domain.query import paginate, sort_documents
-from approval_core.domain.reference import Customer
+from approval_core.domain.reference import Cart, Customer
 from approval_core.domain.validation import validate
-from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory
+from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, PolicyStore
 
 # A filtered, custom-sorted or counted list reads the caller's approvals and works in memory: at
 # most this many, so no list request does unbounded work (openapi.yaml, the list's q parameter).
@@ -61,6 +65,16 @@ class SweepResult:
 
 
 SYSTEM = "system"
+# Rule 26: how often a flow decision that lost a race for the version is applied again.
+FLOW_DECISION_ATTEMPTS = 4
+
+
+class _FlowDecisionRaced(Exception):
+    def __init__(self, conflict: ConcurrentModification) -> None:
+        super().__init__(conflict.message)
+        self.conflict = conflict
+
+
 ONLY_PENDING_CLOSES = "Only a PENDING approval can be closed"
 
 
@@ -74,26 +88,31 @@ class ApprovalService:
     expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
     clock: Callable[[], datetime] = utc_now
     list_scan_limit: int = MAX_LIST_SCAN
+    # Approval policies (rules 22-29); None: a service without them (rules 1 to 13 alone).
+    policies: PolicyStore | None = None
 
     # ------------------------------------------------------------------ create
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
-        """Ask an approver to approve the caller's cart (rules 1 to 5). Returns the new id."""
+        """Ask an approver to approve the caller's cart (rules 1 to 5; with approval policies, 22
+        to 28). Returns the new id."""
         now = self.clock()
-        customers, cart = self.reads.get_customers_and_cart(
-            caller.tenant, {caller.user_id, request.approver.userId}, request.resourceId
+        approver_id = request.approver.userId if request.approver else None
+        customers, cart, with_policies = self.reads.get_customers_cart_and_policy_companies(
+            caller.tenant, {caller.user_id} | ({approver_id} if approver_id else set()), request.resourceId
         )
+        if approver_id is None and not with_policies:
+            # No policy can make the approver optional: the body's error, first as always.
+            raise _missing_approver()
         requestor = self._caller_as_customer(customers, caller)
 
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)
         rules.rule_2_owns_resource(requestor, cart)
         rules.rule_1_may_ask_for_approval(requestor)
-        approver = requestor if request.approver.userId == requestor.id else customers.get(request.approver.userId)
-        company = rules.rule_3_company_of_approval(requestor, cart, approver)
-        rules.rule_4_needs_approval(requestor, cart, company)
-        approver = rules.rule_3_4_approver_assignable(
-            requestor, approver, company, buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company)
+        named = (
+            None if approver_id is None else requestor if approver_id == requestor.id else customers.get(approver_id)
         )
+        company = rules.rule_3_company_of_approval(requestor, cart, named)
 
         created_at = iso(now)
         approval = Approval(
@@ -103,7 +122,7 @@ class ApprovalService:
             action=request.action,
             resource=cart.snapshot(),
             requestor=_person(requestor),
-            approver=_person(approver),
+            approver=_person(named or requestor),  # decided below
             comment=request.comment,
             expiryDate=iso_after(now, self.expiry_seconds),
             details=request.details,
@@ -114,8 +133,57 @@ class ApprovalService:
                 )
             ],
         )
+        chosen = self._flow_of(caller.tenant, approval, requestor, company.id, with_policies, cart, approver_id)
+        if chosen is not None:
+            # Rules 24 and 25: the policies win over rule 4 (a buyer within the limit needs them too).
+            flow, approver = chosen
+            approval = approval.model_copy(
+                update={"approver": approver, "flow": flow, "pendingApprovers": flow_rules.pending_approvers(flow)}
+            )
+        else:
+            if approver_id is None:
+                raise _missing_approver()
+            rules.rule_4_needs_approval(requestor, cart, company)
+            assigned = rules.rule_3_4_approver_assignable(
+                requestor, named, company, buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company)
+            )
+            if not flow_rules.within_own_limit(assigned, cart.totalPrice):
+                raise ApproverNotAssignable("The approver's own approval limit is below the cart's total")
+            approval = approval.model_copy(update={"approver": _person(assigned)})
         self.store.create(caller.tenant, approval, now=created_at)  # rule 5
         return approval.id
+
+    def _flow_of(
+        self,
+        tenant: str,
+        approval: Approval,
+        requestor: Customer,
+        company_id: str,
+        with_policies: frozenset[str],
+        cart: Cart,
+        approver_id: str | None,
+    ) -> tuple[list[FlowPolicy], Person] | None:
+        """Rules 22, 24 and 25: the flow of the company's matching policies and the document's
+        approver, or None when no policy matches (or the company has none: no request then)."""
+        if self.policies is None or company_id not in with_policies:
+            return None
+        members, policies = self.policies.company_members_and_policies(tenant, company_id)
+        document = flow_rules.approval_to_be(_document(approval))
+        matched = [policy for policy in policies if policy.matches(requestor, document)]
+        if not matched:
+            return None
+        flow = flow_rules.rule_24_build_flow(
+            matched, {member.id: member for member in members}, requestor, cart.totalPrice
+        )
+        first = flow_rules.first_tier_approvers(flow)
+        if approver_id is None:
+            return flow, first[0]
+        for person in first:
+            if person.userId == approver_id:
+                return flow, person
+        raise ApproverNotAssignable(
+            "The approver is not an eligible approver of a first tier of the approval's policies"
+        )
 
     # ------------------------------------------------------------------ read
     def get_approval(self, caller: Caller, approval_id: str) -> Approval:
@@ -201,7 +269,20 @@ class ApprovalService:
 
         The requestor's change of the status to CLOSED is the DELETE's change (rule 10): the same
         history entry and event, and the same refusal of an approval that is no longer PENDING.
+
+        Rule 26: decisions on a flow by different approvers commute, so one that lost a race for
+        the version is applied again to what won, unless the client named a version (If-Match).
         """
+        attempts = 1 if if_match is not None else FLOW_DECISION_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                self._update_once(caller, approval_id, body, if_match)
+                return
+            except _FlowDecisionRaced as raced:
+                if attempt == attempts:
+                    raise raced.conflict from None
+
+    def _update_once(self, caller: Caller, approval_id: str, body: Any, if_match: str | None) -> None:
         now = self.clock()
         stored = self._visible(caller, approval_id)
         role = patch.Role.REQUESTOR if caller.user_id == stored.requestor.userId else patch.Role.APPROVER
@@ -221,6 +302,22 @@ class ApprovalService:
         new_status = patch.rule_8_new_status(operations, role)
         patched = validate(patched_document, Approval)
         _rule_9_if_match(stored, if_match)
+        if stored.flow and new_status in (Status.APPROVED, Status.DECLINED):
+            decision = flow_rules.rule_26_decide(stored.flow, caller.user_id, new_status, iso(now))
+            finished = decision.status is not Status.PENDING
+            patched = patched.model_copy(
+                update={
+                    "status": decision.status,
+                    "flow": decision.flow,
+                    "pendingApprovers": [] if finished else flow_rules.pending_approvers(decision.flow),
+                }
+            )
+            action = HistoryAction(decision.status) if finished else HistoryAction.TIER_APPROVED
+            try:
+                self._save(caller, stored, patched, action, now, tiers=decision.steps)
+            except ConcurrentModification as conflict:
+                raise _FlowDecisionRaced(conflict) from None
+            return
         action = HistoryAction(new_status) if new_status else HistoryAction.UPDATED
         self._save(caller, stored, patched, action, now)
 
@@ -262,7 +359,7 @@ class ApprovalService:
     # ------------------------------------------------------------------ questions about a cart
     def permitted(self, caller: Caller, request: ResourceQuery) -> PermittedAnswer:
         """Rule 11: may the caller check this cart out now?"""
-        known, cart, latest = self.reads.get_customer_cart_and_lock(
+        known, cart, latest, with_policies = self.reads.get_customer_cart_lock_and_policy_companies(
             caller.tenant, caller.user_id, request.resourceId, request.resourceType, request.action
         )
         customer = self._caller_as_customer({caller.user_id: known} if known else {}, caller)
@@ -276,7 +373,14 @@ class ApprovalService:
         if not knows_it:
             return denied.model_copy(update={"permitted": is_admin})
         status = rules.rule_13_status(latest.status, latest.expiryDate, iso(self.clock())) if latest else None
-        permitted = is_admin or rules.is_buyer_within_limit(customer, cart) or status is Status.APPROVED
+        permitted = (
+            is_admin
+            or status is Status.APPROVED
+            or (
+                rules.is_buyer_within_limit(customer, cart)
+                and not self._policy_applies(caller, customer, cart, with_policies)
+            )
+        )
         return PermittedAnswer(
             action=request.action,
             permitted=permitted,
@@ -284,9 +388,23 @@ class ApprovalService:
             approvalId=latest.approvalId if latest else None,
         )
 
+    def _policy_applies(self, caller: Caller, customer: Customer, cart: Cart, with_policies: frozenset[str]) -> bool:
+        """Rule 22 for the permitted check: a policy of the cart's company matches the caller's cart
+        (then a buyer within the limit needs the approval too). No request without policies."""
+        company = rules.rule_11_cart_company(customer, cart)
+        if self.policies is None or company is None or company.id not in with_policies:
+            return False
+        _, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
+        document = flow_rules.approval_to_be(_approval_to_be(customer, cart, request=None))
+        return any(policy.matches(customer, document) for policy in policies)
+
     def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
-        """Rule 12: who in the caller's company could approve this cart (never the caller)."""
-        customers, cart = self.reads.get_customers_and_cart(caller.tenant, {caller.user_id}, request.resourceId)
+        """Rule 12: who in the caller's company could approve this cart (never the caller). Where
+        a policy matches (rule 27), the eligible approvers of its first tiers; never anyone whose
+        own limit is below the cart's total (rule 28)."""
+        customers, cart, with_policies = self.reads.get_customers_cart_and_policy_companies(
+            caller.tenant, {caller.user_id}, request.resourceId
+        )
         requestor = self._caller_as_customer(customers, caller)
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)
@@ -294,9 +412,28 @@ class ApprovalService:
         companies = rules.rule_12_candidate_companies(requestor, cart)
         candidates: dict[str, Customer] = {}
         for company in companies:
+            if self.policies is not None and company.id in with_policies:
+                members, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
+                document = flow_rules.approval_to_be(_approval_to_be(requestor, cart, request=None))
+                matched = [policy for policy in policies if policy.matches(requestor, document)]
+                if matched:
+                    by_id = {member.id: member for member in members}
+                    try:
+                        flow = flow_rules.rule_24_build_flow(matched, by_id, requestor, cart.totalPrice)
+                    except ApproverNotAssignable:
+                        continue  # nobody could complete it: no approval can be asked for here
+                    for person in flow_rules.first_tier_approvers(flow):
+                        candidates.setdefault(person.userId, by_id[person.userId])
+                    continue
+            else:
+                members = self.directory.get_members(caller.tenant, company.id)
             allowed = rules.approver_groups(buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company))
-            for member in self.directory.get_members(caller.tenant, company.id):
-                if member.id != requestor.id and member.in_group(*allowed):
+            for member in members:
+                if (
+                    member.id != requestor.id
+                    and member.in_group(*allowed)
+                    and flow_rules.within_own_limit(member, cart.totalPrice)
+                ):
                     candidates.setdefault(member.id, member)
         ordered = sorted(candidates.values(), key=lambda c: (c.last_name or "", c.first_name or "", c.id))
         return [ApproverCandidate(userId=c.id, firstName=c.first_name, lastName=c.last_name) for c in ordered]
@@ -322,11 +459,21 @@ class ApprovalService:
         if rules.rule_13_effective(approval, now).status is not Status.PENDING:
             raise ApprovalFinished()
 
-    def _save(self, caller: Caller, stored: Approval, changed: Approval, action: HistoryAction, now: datetime) -> None:
+    def _save(
+        self,
+        caller: Caller,
+        stored: Approval,
+        changed: Approval,
+        action: HistoryAction,
+        now: datetime,
+        tiers: list[FlowStep] | None = None,
+    ) -> None:
         """Rule 9: the next version, with its history entry, written only over the version read."""
         version = stored.metadata.version + 1
         at = iso(now)
-        entry = HistoryEntry(at=at, by=caller.user_id, action=action, status=changed.status, version=version)
+        entry = HistoryEntry(
+            at=at, by=caller.user_id, action=action, status=changed.status, version=version, tiers=tiers
+        )
         next_version = changed.model_copy(
             update={
                 "metadata": Metadata(createdAt=stored.metadata.createdAt, modifiedAt=at, version=version),
@@ -340,6 +487,23 @@ class ApprovalService:
         """Groups come from the token's groups claim when it has one, else from the directory."""
         customer = customers.get(caller.user_id) or Customer(id=caller.user_id)
         return customer if caller.groups is None else replace(customer, groups=caller.groups)
+
+
+def _approval_to_be(requestor: Customer, cart: Cart, request: CreateApprovalRequest | None) -> dict[str, Any]:
+    """The document a policy's condition is evaluated over, before there is an approval."""
+    document: dict[str, Any] = {
+        "resourceType": "CART",
+        "action": "CHECKOUT",
+        "resource": cart.snapshot().model_dump(mode="python", exclude_none=True),
+        "requestor": _person(requestor).model_dump(mode="python", exclude_none=True),
+    }
+    if request is not None:
+        document.update(request.model_dump(mode="python", exclude_none=True, include={"comment", "details"}))
+    return document
+
+
+def _missing_approver() -> ValidationFailed:
+    return ValidationFailed(details=[ErrorDetail(field="approver", type="missing", message="approver: cannot be null")])
 
 
 def _effective_document(approval: Approval, now: str) -> dict[str, Any]:

@@ -83,6 +83,19 @@ def participant_counts(tenant: str, user_id: str) -> Key:
 COUNTS_SORT_KEY = "COUNTS"
 
 
+def watch_copy(tenant: str, user_id: str, created_at: str, approval_id: str) -> Key:
+    """An eligible approver's copy of an approval with a flow (rule 27) who is neither its requestor
+    nor its ``approver``: beside the participation copy, one copy in a bucket of its own whatever
+    the status, so a change of status costs two items per such approver, not five (an approval's
+    transaction holds at most 100 items). Status filters read this bucket too (status_lists)."""
+    return {"PK": participant_partition(tenant, user_id), "SK": f"{WATCH_PREFIX}{created_at}#{approval_id}"}
+
+
+WATCH_PREFIX = "WATCH#"
+# The counts item's number of approvals the customer watches (one per watch copy, never less).
+WATCHING_ATTRIBUTE = "Watching"
+
+
 def participant_due(tenant: str, user_id: str, expiry_date: str, created_at: str, approval_id: str) -> Key:
     """A keys-only marker of a stored PENDING approval by expiry: the customer's overdue ones
     (rule 13: they read as EXPIRED) are the markers below ``due_bound(now)``."""

@@ -47,6 +47,7 @@ def approval_service() -> ApprovalService:
         carts=directory,
         reads=DynamoReads(client, config.directory_table_name, config.approvals_table_name),
         expiry_seconds=config.approval_expiry_seconds,
+        policies=DynamoPolicyStore(client, config.directory_table_name),
     )
 
 

@@ -20,6 +20,7 @@ DETAIL_TYPES = {
     HistoryAction.DECLINED: "Approval Declined",
     HistoryAction.CLOSED: "Approval Closed",
     HistoryAction.EXPIRED: "Approval Expired",
+    HistoryAction.TIER_APPROVED: "Approval Tier Approved",
 }
 
 
@@ -51,5 +52,14 @@ def approval_changed(tenant: str, approval: Approval) -> ApprovalEvent:
             "action": approval.action.value,
             "requestor": approval.requestor.model_dump(exclude_none=True),
             "approver": approval.approver.model_dump(exclude_none=True),
+            # Rule 27: which tiers a decision moved, and who can act next (to notify them).
+            **(
+                {
+                    "tiers": [step.model_dump(exclude_none=True) for step in change.tiers],
+                    "pendingApprovers": [p.model_dump(exclude_none=True) for p in approval.pendingApprovers or []],
+                }
+                if change.tiers
+                else {}
+            ),
         },
     )

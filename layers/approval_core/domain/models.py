@@ -71,6 +71,8 @@ class HistoryAction(StrEnum):
     DECLINED = "DECLINED"
     CLOSED = "CLOSED"
     EXPIRED = "EXPIRED"
+    # One approver's approval on an approval with a flow that leaves it PENDING (rule 26).
+    TIER_APPROVED = "TIER_APPROVED"
 
 
 class Model(BaseModel):
@@ -289,7 +291,8 @@ class CreateApprovalRequest(Model):
     resourceType: ResourceType
     resourceId: Identifier
     action: Action
-    approver: UserRef
+    # Optional where an approval policy matches (rule 25); else required (APPROVAL-400001).
+    approver: UserRef | None = None
     comment: Comment | None = None
     details: Details | None = None
 
@@ -343,3 +346,5 @@ class OverdueApproval(Model):
     resourceId: str
     action: Action
     version: int
+    # The flow's other approvers (rule 27), whose copies expire with the approval.
+    watchers: list[str] = Field(default_factory=list)
