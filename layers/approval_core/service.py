@@ -133,7 +133,8 @@ class ApprovalService:
                 )
             ],
         )
-        chosen = self._flow_of(caller.tenant, approval, requestor, company.id, with_policies, cart, approver_id)
+        document = _approval_to_be(requestor, cart, request)
+        chosen = self._flow_of(caller.tenant, document, requestor, company.id, with_policies, cart, approver_id)
         if chosen is not None:
             # Rules 24 and 25: the policies win over rule 4 (a buyer within the limit needs them too).
             flow, approver = chosen
@@ -156,7 +157,7 @@ class ApprovalService:
     def _flow_of(
         self,
         tenant: str,
-        approval: Approval,
+        approval_to_be: dict[str, Any],
         requestor: Customer,
         company_id: str,
         with_policies: frozenset[str],
@@ -168,7 +169,7 @@ class ApprovalService:
         if self.policies is None or company_id not in with_policies:
             return None
         members, policies = self.policies.company_members_and_policies(tenant, company_id)
-        document = flow_rules.approval_to_be(_document(approval))
+        document = flow_rules.approval_to_be(approval_to_be)
         matched = [policy for policy in policies if policy.matches(requestor, document)]
         if not matched:
             return None
@@ -395,7 +396,7 @@ class ApprovalService:
         if self.policies is None or company is None or company.id not in with_policies:
             return False
         _, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
-        document = flow_rules.approval_to_be(_approval_to_be(customer, cart, request=None))
+        document = flow_rules.approval_to_be(_approval_to_be(customer, cart))
         return any(policy.matches(customer, document) for policy in policies)
 
     def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
@@ -414,7 +415,7 @@ class ApprovalService:
         for company in companies:
             if self.policies is not None and company.id in with_policies:
                 members, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
-                document = flow_rules.approval_to_be(_approval_to_be(requestor, cart, request=None))
+                document = flow_rules.approval_to_be(_approval_to_be(requestor, cart))
                 matched = [policy for policy in policies if policy.matches(requestor, document)]
                 if matched:
                     by_id = {member.id: member for member in members}
@@ -489,8 +490,9 @@ class ApprovalService:
         return customer if caller.groups is None else replace(customer, groups=caller.groups)
 
 
-def _approval_to_be(requestor: Customer, cart: Cart, request: CreateApprovalRequest | None) -> dict[str, Any]:
-    """The document a policy's condition is evaluated over, before there is an approval."""
+def _approval_to_be(requestor: Customer, cart: Cart, request: CreateApprovalRequest | None = None) -> dict[str, Any]:
+    """The document a policy's condition is evaluated over, before there is an approval: what the
+    request and the cart make of it (the approver is the flow's to choose)."""
     document: dict[str, Any] = {
         "resourceType": "CART",
         "action": "CHECKOUT",
