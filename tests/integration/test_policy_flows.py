@@ -4,6 +4,7 @@ approver reads, and what each request costs."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from types import ModuleType
 from typing import Any
@@ -398,3 +399,24 @@ def test_rule_28_search_users_leaves_out_an_approver_above_their_own_limit(
     assert [user["userId"] for user in found["json"]] == ["admin", "buyer", "usadmin"]
     refused = invoke("CreateApprovalFunction", user="req", body=ask(approver="buyer2"))
     assert (refused["statusCode"], refused["json"]["errorCode"]) == (400, "APPROVAL-400006")
+
+
+def test_a_retried_transaction_whose_token_committed_succeeds_as_on_dynamodb(tables: dict[str, str]) -> None:
+    """The SDK retries a transaction whose answer was lost with the same ClientRequestToken, and
+    DynamoDB answers success again: the embedded engine too, so a retried create or decision on a
+    busy machine is not refused by its own first attempt."""
+    from approval_core.adapters.dynamodb import to_item
+
+    token = f"token-{uuid.uuid4().hex}"
+    write = {
+        "Put": {
+            "TableName": tables["DirectoryTable"],
+            "Item": to_item({"PK": f"retried-{token}", "SK": "x"}),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }
+    dynamodb_client().transact_write_items(TransactItems=[write], ClientRequestToken=token)
+    dynamodb_client().transact_write_items(TransactItems=[write], ClientRequestToken=token)
+    client = dynamodb_client()
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[write], ClientRequestToken=f"other-{token}")
