@@ -11,6 +11,9 @@ case a write itself fails half-way.
 from __future__ import annotations
 
 import copy
+import json
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from moto.dynamodb.comparisons import get_filter_expression
@@ -20,6 +23,7 @@ from moto.dynamodb.exceptions import (
     TransactionCanceledException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 
 MAX_ITEMS = 100
 Reason = tuple[str, str, Any] | tuple[None, None, None]
@@ -27,6 +31,33 @@ Reason = tuple[str, str, Any] | tuple[None, None, None]
 
 def install() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign,assignment]
+    if not getattr(DynamoHandler.transact_write_items, "idempotent", False):
+        DynamoHandler.transact_write_items = _idempotent(DynamoHandler.transact_write_items)  # type: ignore[method-assign,assignment]
+
+
+# DynamoDB treats a TransactWriteItems whose ClientRequestToken it committed (within 10 minutes) as
+# done, and answers success again: the SDKs' retries of a request whose answer was lost (a read
+# timeout on a busy machine) rely on it. moto does not; without it such a retry fails its own
+# conditions (an approval "already pending", a decision "already taken").
+REMEMBERED_TOKENS = 10_000
+_committed: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+
+
+def _idempotent(transact: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def transact_once(handler: Any) -> Any:
+        token = handler.body.get("ClientRequestToken")
+        request = json.dumps(handler.body.get("TransactItems"), sort_keys=True)
+        if token and token in _committed and _committed[token][0] == request:
+            return _committed[token][1]
+        result = transact(handler)
+        if token:
+            _committed[token] = (request, result)
+            while len(_committed) > REMEMBERED_TOKENS:
+                _committed.popitem(last=False)
+        return result
+
+    transact_once.idempotent = True  # type: ignore[attr-defined]
+    return transact_once
 
 
 def _transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:

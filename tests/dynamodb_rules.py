@@ -89,6 +89,38 @@ def _values(params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
             yield from request.get("PutRequest", {}).get("Item", {}).values()
 
 
+# DynamoDB's limit on the items of one TransactWriteItems (moto accepts more).
+MAX_TRANSACTION_ITEMS = 100
+
+
+def _check_transaction_size(writes: list[dict[str, Any]]) -> None:
+    """DynamoDB refuses a transaction of more than 100 items, or with two operations on one item,
+    as a ValidationException (moto writes either)."""
+    keys = [json.dumps(next(iter(write.values())).get("Key") or _key_of(write), sort_keys=True) for write in writes]
+    if len(writes) > MAX_TRANSACTION_ITEMS:
+        REFUSALS.append(f"{len(writes)} items in one transaction")
+        raise ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "Member must have length less than or equal to 100"}},
+            "TransactWriteItems",
+        )
+    if len(set(keys)) != len(keys):
+        REFUSALS.append("two operations on one item in one transaction")
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "ValidationException",
+                    "Message": "Transaction request cannot include multiple operations on one item",
+                }
+            },
+            "TransactWriteItems",
+        )
+
+
+def _key_of(write: dict[str, Any]) -> dict[str, Any]:
+    item = write.get("Put", {}).get("Item", {})
+    return {"PK": item.get("PK"), "SK": item.get("SK")}
+
+
 def install(client: Any) -> Callable[[], None]:
     """Installs the hook on ``client``; returns what uninstalls it."""
 
@@ -96,6 +128,8 @@ def install(client: Any) -> Callable[[], None]:
         for value in _values(params):
             _normalise(value)
         operation = model.name
+        if operation == "TransactWriteItems":
+            _check_transaction_size(params["TransactItems"])
         reasons = [_refusal(item) for item in _written_items(operation, params)]
         refused = [reason for reason in reasons if reason]
         if not refused:

@@ -34,7 +34,7 @@ from approval_core.api.wiring import approval_service, dynamodb_client
 from approval_core.domain.caller import Caller
 from approval_core.domain.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
 from approval_core.domain.models import CreateApprovalRequest
-from approval_core.domain.validation import validate
+from approval_core.domain.validation import create_request
 
 config = settings()
 service = approval_service()
@@ -52,7 +52,7 @@ persistence = DynamoDBPersistenceLayer(
 def create_approval(tenant: str) -> Response[str]:
     caller = authorize(app.current_event, config, tenant, MANAGE_SCOPES)
     body = parse_json(app.current_event)
-    request = validate(body, CreateApprovalRequest)
+    request = create_request(body)
     key = app.current_event.headers.get("idempotency-key")
     if key is None:
         return json_response(201, create(caller, request))

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # interfaces only: a function importing a port loads none of 
         ResourceApproval,
         Status,
     )
+    from approval_core.domain.policies import Policy
     from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
 
 
@@ -114,6 +115,36 @@ class ApprovalStore(Protocol):
         ...
 
 
+class PolicyStore(Protocol):
+    """Approval policies (rules 22-29), kept in the directory table next to the companies."""
+
+    def get(self, tenant: str, policy_id: str) -> Policy | None:
+        """One read."""
+        ...
+
+    def of_companies(self, tenant: str, company_ids: Iterable[str] | None) -> list[Policy]:
+        """The policies of these companies (None: of every company), ordered by id."""
+        ...
+
+    def create(self, tenant: str, policy: Policy) -> None:
+        """Raises PolicyAlreadyExists when the id is taken in the tenant."""
+        ...
+
+    def replace(self, tenant: str, policy: Policy, expected_version: int) -> None:
+        """Raises PolicyNotFound, or ConcurrentModification when not at ``expected_version``."""
+        ...
+
+    def delete(self, tenant: str, policy: Policy) -> None: ...
+
+    def company_members_and_policies(self, tenant: str, company_id: str) -> tuple[list[Customer], list[Policy]]:
+        """The company's members and policies, in one Query."""
+        ...
+
+    def companies_with_policies(self, tenant: str) -> frozenset[str]:
+        """The companies of the tenant with at least one policy."""
+        ...
+
+
 class EventPublisher(Protocol):
     def publish(self, event: ApprovalEvent) -> None:
         """Deliver one event; raise if it was not accepted (the caller retries)."""
@@ -159,8 +190,9 @@ class CustomersAndCart(Protocol):
 
     def get_customers_quote_and_settings(
         self, tenant: str, customer_ids: Iterable[str], quote_id: str
-    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings]:
-        """What a quote approval's create reads: the customers, the quote and the tenant's settings."""
+    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings, frozenset[str]]:
+        """What a quote approval's create reads: the customers, the quote, the tenant's settings
+        and the companies that have approval policies."""
         ...
 
     def get_customer_cart_and_lock(
@@ -168,6 +200,18 @@ class CustomersAndCart(Protocol):
     ) -> tuple[Customer | None, Cart | None, ResourceApproval | None]:
         """The customer, the cart and the resource's most recent approval (its lock), for the
         permitted check."""
+        ...
+
+    def get_customers_cart_and_policy_companies(
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ...
+    ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
+        """As ``get_customers_and_cart``, with the companies that have approval policies (same read)."""
+        ...
+
+    def get_customer_cart_lock_and_policy_companies(
+        self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
+    ) -> tuple[Customer | None, Cart | None, ResourceApproval | None, frozenset[str]]:
+        """As ``get_customer_cart_and_lock``, with the companies that have approval policies (same read)."""
         ...
 
 

@@ -18,6 +18,7 @@ from approval_core.domain.errors import (
     ApprovalError,
     ApprovalFinished,
     ApprovalNotFound,
+    ApproverNotAssignable,
     ConcurrentModification,
     ErrorDetail,
     NoCompany,
@@ -30,6 +31,8 @@ from approval_core.domain.models import (
     Approval,
     ApproverCandidate,
     CreateApprovalRequest,
+    FlowPolicy,
+    FlowStep,
     HistoryAction,
     HistoryEntry,
     Metadata,
@@ -43,7 +46,7 @@ from approval_core.domain.models import (
 )
 from approval_core.domain.reference import Cart, Customer
 from approval_core.domain.validation import validate
-from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory
+from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, PolicyStore
 
 # A filtered, custom-sorted or counted list reads the caller's approvals and works in memory: at
 # most this many, so no list request does unbounded work (openapi.yaml, the list's q parameter).
@@ -64,6 +67,16 @@ class SweepResult:
 
 
 SYSTEM = "system"
+# Rule 26: how often a flow decision that lost a race for the version is applied again.
+FLOW_DECISION_ATTEMPTS = 4
+
+
+class _FlowDecisionRaced(Exception):
+    def __init__(self, conflict: ConcurrentModification) -> None:
+        super().__init__(conflict.message)
+        self.conflict = conflict
+
+
 ONLY_PENDING_CLOSES = "Only a PENDING approval can be closed"
 
 
@@ -77,25 +90,31 @@ class ApprovalService:
     expiry_seconds: int = DEFAULT_EXPIRY_SECONDS
     clock: Callable[[], datetime] = utc_now
     list_scan_limit: int = MAX_LIST_SCAN
+    # Approval policies (rules 22-29); None: a service without them (rules 1 to 13 alone).
+    policies: PolicyStore | None = None
 
     # ------------------------------------------------------------------ create
     def create_approval(self, caller: Caller, request: CreateApprovalRequest) -> str:
-        """Ask an approver to approve the caller's cart or quote (rules 1 to 5, 14, 15). Returns
-        the new id."""
+        """Ask an approver to approve the caller's cart or quote (rules 1 to 5, 14, 15; with
+        approval policies, 22 to 28). Returns the new id."""
+        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
+
         now = self.clock()
-        customers, cart = self._read_for_create(caller, request)
+        approver_id = request.approver.userId if request.approver else None
+        customers, cart, with_policies = self._read_for_create(caller, request, approver_id)
+        if approver_id is None and not with_policies:
+            # No policy can make the approver optional: the body's error, first as always.
+            raise _missing_approver()
         requestor = self._caller_as_customer(customers, caller)
 
         rules.caller_company_exists(requestor)
         cart = rules.resource_exists(cart, request.resourceId)
         rules.rule_2_owns_resource(requestor, cart)
         rules.rule_1_may_ask_for_approval(requestor)
-        approver = requestor if request.approver.userId == requestor.id else customers.get(request.approver.userId)
-        company = rules.rule_3_company_of_approval(requestor, cart, approver)
-        rules.rule_4_needs_approval(requestor, cart, company)
-        approver = rules.rule_3_4_approver_assignable(
-            requestor, approver, company, buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company)
+        named = (
+            None if approver_id is None else requestor if approver_id == requestor.id else customers.get(approver_id)
         )
+        company = rules.rule_3_company_of_approval(requestor, cart, named)
 
         created_at = iso(now)
         approval = Approval(
@@ -105,7 +124,7 @@ class ApprovalService:
             action=request.action,
             resource=cart.snapshot(),
             requestor=_person(requestor),
-            approver=_person(approver),
+            approver=_person(named or requestor),  # decided below
             comment=request.comment,
             expiryDate=iso_after(now, self.expiry_seconds),
             details=request.details,
@@ -117,21 +136,74 @@ class ApprovalService:
                 )
             ],
         )
+        document = _approval_to_be(requestor, cart, request.resourceType, request)
+        chosen = self._flow_of(caller.tenant, document, requestor, company.id, with_policies, cart, approver_id)
+        if chosen is not None:
+            # Rules 24 and 25: the policies win over rule 4 (a buyer within the limit needs them too).
+            flow, approver = chosen
+            approval = approval.model_copy(
+                update={"approver": approver, "flow": flow, "pendingApprovers": flow_rules.pending_approvers(flow)}
+            )
+        else:
+            if approver_id is None:
+                raise _missing_approver()
+            rules.rule_4_needs_approval(requestor, cart, company)
+            assigned = rules.rule_3_4_approver_assignable(
+                requestor, named, company, buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company)
+            )
+            if not flow_rules.within_own_limit(assigned, cart.totalPrice):
+                raise ApproverNotAssignable("The approver's own approval limit is below the cart's total")
+            approval = approval.model_copy(update={"approver": _person(assigned)})
         self.store.create(caller.tenant, approval, now=created_at)  # rules 5, 18, 19
         return approval.id
 
     def _read_for_create(
-        self, caller: Caller, request: CreateApprovalRequest
-    ) -> tuple[dict[str, Customer], Cart | None]:
-        """The customers and the cart, or the quote with the tenant's settings (rule 14), in one read."""
-        ids = {caller.user_id, request.approver.userId}
+        self, caller: Caller, request: CreateApprovalRequest, approver_id: str | None
+    ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
+        """The customers, the cart (or the quote, with the tenant's settings: rule 14) and the
+        companies with policies, in one read."""
+        ids = {caller.user_id} | ({approver_id} if approver_id else set())
         if request.resourceType is ResourceType.QUOTE:
-            customers, quote, settings = self.reads.get_customers_quote_and_settings(
+            customers, quote, settings, with_policies = self.reads.get_customers_quote_and_settings(
                 caller.tenant, ids, request.resourceId
             )
             order.rule_14_type_and_action(request.resourceType, settings)
-            return customers, quote
-        return self.reads.get_customers_and_cart(caller.tenant, ids, request.resourceId)
+            return customers, quote, with_policies
+        return self.reads.get_customers_cart_and_policy_companies(caller.tenant, ids, request.resourceId)
+
+    def _flow_of(
+        self,
+        tenant: str,
+        approval_to_be: dict[str, Any],
+        requestor: Customer,
+        company_id: str,
+        with_policies: frozenset[str],
+        cart: Cart,
+        approver_id: str | None,
+    ) -> tuple[list[FlowPolicy], Person] | None:
+        """Rules 22, 24 and 25: the flow of the company's matching policies and the document's
+        approver, or None when no policy matches (or the company has none: no request then)."""
+        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
+
+        if self.policies is None or company_id not in with_policies:
+            return None
+        members, policies = self.policies.company_members_and_policies(tenant, company_id)
+        document = flow_rules.approval_to_be(approval_to_be)
+        matched = [policy for policy in policies if policy.matches(requestor, document)]
+        if not matched:
+            return None
+        flow = flow_rules.rule_24_build_flow(
+            matched, {member.id: member for member in members}, requestor, cart.totalPrice
+        )
+        first = flow_rules.first_tier_approvers(flow)
+        if approver_id is None:
+            return flow, first[0]
+        for person in first:
+            if person.userId == approver_id:
+                return flow, person
+        raise ApproverNotAssignable(
+            "The approver is not an eligible approver of a first tier of the approval's policies"
+        )
 
     # ------------------------------------------------------------------ read
     def get_approval(self, caller: Caller, approval_id: str) -> Approval:
@@ -222,6 +294,8 @@ class ApprovalService:
 
         The requestor's change of the status to CLOSED is the DELETE's change (rule 10): the same
         history entry and event, and the same refusal of an approval that is no longer PENDING.
+
+        Setting ``createdResource`` is the order side's own change (rules 16 and 17).
         """
         if patch.records_order(body):
             self.record_order(caller, approval_id, body, if_match)
@@ -230,7 +304,25 @@ class ApprovalService:
 
     def patch_visible(self, caller: Caller, stored: Approval, body: Any, if_match: str | None = None) -> None:
         """The PATCH of an approval already read and visible to the caller: what a single PATCH
-        and each approval of a bulk decision (rule 20) go through."""
+        and each approval of a bulk decision (rule 20) go through.
+
+        Rule 26: decisions on a flow by different approvers commute, so one that lost a race for
+        the version is applied again to the approval as it now is, unless the client named a
+        version (If-Match).
+        """
+        attempts = 1 if if_match is not None else FLOW_DECISION_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                self._patch_once(caller, stored, body, if_match)
+                return
+            except _FlowDecisionRaced as raced:
+                if attempt == attempts:
+                    raise raced.conflict from None
+                stored = self._visible(caller, stored.id)
+
+    def _patch_once(self, caller: Caller, stored: Approval, body: Any, if_match: str | None) -> None:
+        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
+
         now = self.clock()
         role = patch.Role.REQUESTOR if caller.user_id == stored.requestor.userId else patch.Role.APPROVER
         try:
@@ -249,6 +341,22 @@ class ApprovalService:
         new_status = patch.rule_8_new_status(operations, role)
         patched = validate(patched_document, Approval)
         _rule_9_if_match(stored, if_match)
+        if stored.flow and new_status in (Status.APPROVED, Status.DECLINED):
+            decision = flow_rules.rule_26_decide(stored.flow, caller.user_id, new_status, iso(now))
+            finished = decision.status is not Status.PENDING
+            patched = patched.model_copy(
+                update={
+                    "status": decision.status,
+                    "flow": decision.flow,
+                    "pendingApprovers": [] if finished else flow_rules.pending_approvers(decision.flow),
+                }
+            )
+            action = HistoryAction(decision.status) if finished else HistoryAction.TIER_APPROVED
+            try:
+                self._save(caller, stored, patched, action, now, tiers=decision.steps)
+            except ConcurrentModification as conflict:
+                raise _FlowDecisionRaced(conflict) from None
+            return
         action = HistoryAction(new_status) if new_status else HistoryAction.UPDATED
         self._save(caller, stored, patched, action, now)
 
@@ -257,6 +365,8 @@ class ApprovalService:
         once by a participant or the platform's machine client. On a PENDING approval it is the
         approval by ordering (rule 17): the approver (or the platform acting for them) approves
         and records the order in one conditional write, with a history entry and an event each."""
+        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
+
         now = self.clock()
         at = iso(now)
         stored = self._visible(caller, approval_id, platform_sees=order.is_platform(caller))
@@ -265,15 +375,22 @@ class ApprovalService:
         _rule_9_if_match(stored, if_match)
         version = stored.metadata.version
         entries = []
+        flow_update: dict[str, Any] = {}
         if approves:
             version += 1
+            deciding = order.deciding_user(stored, caller)
+            # On a flow, the decision that completes it is recorded on its tiers (rule 26).
+            decision = flow_rules.rule_26_decide(stored.flow, deciding, Status.APPROVED, at) if stored.flow else None
+            if decision is not None:
+                flow_update = {"flow": decision.flow, "pendingApprovers": []}
             entries.append(
                 HistoryEntry(
                     at=at,
-                    by=order.deciding_user(stored, caller),
+                    by=deciding,
                     action=HistoryAction.APPROVED,
                     status=Status.APPROVED,
                     version=version,
+                    tiers=decision.steps if decision else None,
                 )
             )
         version += 1
@@ -285,6 +402,7 @@ class ApprovalService:
         changed = stored.model_copy(
             update={
                 "status": Status.APPROVED,
+                **flow_update,
                 "createdResource": created.createdResource,
                 "metadata": Metadata(createdAt=stored.metadata.createdAt, modifiedAt=at, version=version),
                 "history": [*stored.history, *entries],
@@ -350,8 +468,8 @@ class ApprovalService:
 
     # ------------------------------------------------------------------ questions about a cart
     def permitted(self, caller: Caller, request: ResourceQuery) -> PermittedAnswer:
-        """Rules 11, 18 and 19: may the caller check this cart (or quote) out now?"""
-        known, cart, latest = self.reads.get_customer_cart_and_lock(
+        """Rules 11, 18 and 19 (and 22): may the caller check this cart (or quote) out now?"""
+        known, cart, latest, with_policies = self.reads.get_customer_cart_lock_and_policy_companies(
             caller.tenant, caller.user_id, request.resourceId, request.resourceType, request.action
         )
         customer = self._caller_as_customer({caller.user_id: known} if known else {}, caller)
@@ -367,7 +485,10 @@ class ApprovalService:
         status = rules.rule_13_status(latest.status, latest.expiryDate, iso(self.clock())) if latest else None
         # Rules 18 and 19: an APPROVED approval covers the content the approver saw, once.
         reason = order.rule_18_19_reason(latest, cart.snapshot()) if latest and status is Status.APPROVED else None
-        without_approval = is_admin or rules.is_buyer_within_limit(customer, cart)
+        without_approval = is_admin or (
+            rules.is_buyer_within_limit(customer, cart)
+            and not self._policy_applies(caller, customer, cart, request.resourceType, with_policies)
+        )
         permitted = without_approval or (status is Status.APPROVED and reason is None)
         return PermittedAnswer(
             action=request.action,
@@ -377,9 +498,27 @@ class ApprovalService:
             reason=None if permitted else reason,
         )
 
+    def _policy_applies(
+        self, caller: Caller, customer: Customer, cart: Cart, resource_type: str, with_policies: frozenset[str]
+    ) -> bool:
+        """Rule 22 for the permitted check: a policy of the cart's company matches the caller's cart
+        (then a buyer within the limit needs the approval too). No request without policies."""
+        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
+
+        company = rules.rule_11_cart_company(customer, cart)
+        if self.policies is None or company is None or company.id not in with_policies:
+            return False
+        _, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
+        document = flow_rules.approval_to_be(_approval_to_be(customer, cart, resource_type))
+        return any(policy.matches(customer, document) for policy in policies)
+
     def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
-        """Rule 12: who in the caller's company could approve this cart (never the caller)."""
-        customers, cart = self.reads.get_customers_and_cart(
+        """Rule 12: who in the caller's company could approve this cart (never the caller). Where
+        a policy matches (rule 27), the eligible approvers of its first tiers; never anyone whose
+        own limit is below the cart's total (rule 28)."""
+        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
+
+        customers, cart, with_policies = self.reads.get_customers_cart_and_policy_companies(
             caller.tenant, {caller.user_id}, request.resourceId, request.resourceType
         )
         requestor = self._caller_as_customer(customers, caller)
@@ -389,9 +528,28 @@ class ApprovalService:
         companies = rules.rule_12_candidate_companies(requestor, cart)
         candidates: dict[str, Customer] = {}
         for company in companies:
+            if self.policies is not None and company.id in with_policies:
+                members, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
+                document = flow_rules.approval_to_be(_approval_to_be(requestor, cart, request.resourceType))
+                matched = [policy for policy in policies if policy.matches(requestor, document)]
+                if matched:
+                    by_id = {member.id: member for member in members}
+                    try:
+                        flow = flow_rules.rule_24_build_flow(matched, by_id, requestor, cart.totalPrice)
+                    except ApproverNotAssignable:
+                        continue  # nobody could complete it: no approval can be asked for here
+                    for person in flow_rules.first_tier_approvers(flow):
+                        candidates.setdefault(person.userId, by_id[person.userId])
+                    continue
+            else:
+                members = self.directory.get_members(caller.tenant, company.id)
             allowed = rules.approver_groups(buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company))
-            for member in self.directory.get_members(caller.tenant, company.id):
-                if member.id != requestor.id and member.in_group(*allowed):
+            for member in members:
+                if (
+                    member.id != requestor.id
+                    and member.in_group(*allowed)
+                    and flow_rules.within_own_limit(member, cart.totalPrice)
+                ):
                     candidates.setdefault(member.id, member)
         ordered = sorted(candidates.values(), key=lambda c: (c.last_name or "", c.first_name or "", c.id))
         return [ApproverCandidate(userId=c.id, firstName=c.first_name, lastName=c.last_name) for c in ordered]
@@ -425,11 +583,21 @@ class ApprovalService:
         if rules.rule_13_effective(approval, now).status is not Status.PENDING:
             raise ApprovalFinished()
 
-    def _save(self, caller: Caller, stored: Approval, changed: Approval, action: HistoryAction, now: datetime) -> None:
+    def _save(
+        self,
+        caller: Caller,
+        stored: Approval,
+        changed: Approval,
+        action: HistoryAction,
+        now: datetime,
+        tiers: list[FlowStep] | None = None,
+    ) -> None:
         """Rule 9: the next version, with its history entry, written only over the version read."""
         version = stored.metadata.version + 1
         at = iso(now)
-        entry = HistoryEntry(at=at, by=caller.user_id, action=action, status=changed.status, version=version)
+        entry = HistoryEntry(
+            at=at, by=caller.user_id, action=action, status=changed.status, version=version, tiers=tiers
+        )
         next_version = changed.model_copy(
             update={
                 "metadata": Metadata(createdAt=stored.metadata.createdAt, modifiedAt=at, version=version),
@@ -443,6 +611,26 @@ class ApprovalService:
         """Groups come from the token's groups claim when it has one, else from the directory."""
         customer = customers.get(caller.user_id) or Customer(id=caller.user_id)
         return customer if caller.groups is None else replace(customer, groups=caller.groups)
+
+
+def _approval_to_be(
+    requestor: Customer, cart: Cart, resource_type: str, request: CreateApprovalRequest | None = None
+) -> dict[str, Any]:
+    """The document a policy's condition is evaluated over, before there is an approval: what the
+    request and the cart (or quote) make of it (the approver is the flow's to choose)."""
+    document: dict[str, Any] = {
+        "resourceType": ResourceType(resource_type).value,
+        "action": "CHECKOUT",
+        "resource": cart.snapshot().model_dump(mode="python", exclude_none=True),
+        "requestor": _person(requestor).model_dump(mode="python", exclude_none=True),
+    }
+    if request is not None:
+        document.update(request.model_dump(mode="python", exclude_none=True, include={"comment", "details"}))
+    return document
+
+
+def _missing_approver() -> ValidationFailed:
+    return ValidationFailed(details=[ErrorDetail(field="approver", type="missing", message="approver: cannot be null")])
 
 
 def _effective_document(approval: Approval, now: str) -> dict[str, Any]:

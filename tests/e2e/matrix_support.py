@@ -35,6 +35,7 @@ GATEWAY_NOT_FOUND = {"message": "Not Found"}
 
 # --------------------------------------------------------------------------- the seed
 COMPANY = "co"
+OTHER_COMPANY = "co2"
 APPROVAL_LIMIT = 1000  # EUR
 # user id: first name, last name, groups, companies. Search users sorts by last name.
 PEOPLE: dict[str, tuple[str, str, list[str], list[str]]] = {
@@ -46,6 +47,8 @@ PEOPLE: dict[str, tuple[str, str, list[str], list[str]]] = {
     "buy2": ("Dee", "Dealer", ["B2B_BUYER"], [COMPANY]),
     "plain": ("Pat", "Plain", [], [COMPANY]),
     "nocomp": ("Nia", "Nocomp", ["B2B_REQUESTER"], []),
+    # The admin of another company of the tenant (the policy matrix).
+    "oadm": ("Oli", "Outside", ["B2B_ADMIN"], [OTHER_COMPANY]),
 }
 # Every customer owns a pool of carts "<user>-000", "<user>-001", ...; each cell takes fresh ones.
 CART_TOTAL = {"buy": 2500}  # above the limit; every other cart is 80 EUR, within it
@@ -56,7 +59,8 @@ DEFAULT_POOL_SIZE = 8
 def seed_document(*tenants: str) -> dict[str, Any]:
     content = {
         "companies": [
-            {"id": COMPANY, "name": "Matrix Co", "approvalLimit": {"amount": APPROVAL_LIMIT, "currency": "EUR"}}
+            {"id": COMPANY, "name": "Matrix Co", "approvalLimit": {"amount": APPROVAL_LIMIT, "currency": "EUR"}},
+            {"id": OTHER_COMPANY, "name": "Other Co"},
         ],
         "customers": [
             {"id": user, "firstName": first, "lastName": last, "groups": groups, "companies": companies}

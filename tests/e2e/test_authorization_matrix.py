@@ -68,6 +68,7 @@ from tests.e2e.matrix_support import (
     unsigned,
     users,
 )
+from tests.e2e.policy_matrix_support import POLICY_OPERATIONS, POLICY_ROUTES_PREFIX
 from tests.e2e.support import ROOT, Api, Mint, Serve, create_body, wait_until
 from tests.reporting import report
 
@@ -911,6 +912,10 @@ def test_webhook_matrix(
 def test_the_matrix_covers_exactly_the_routes_of_the_template() -> None:
     routes = load_template(ROOT / "template.yaml").routes
     declared = {(route.method, route.path): frozenset(route.scopes) for route in routes if route.authorized}
+    # The policy routes have a table of their own (test_policy_matrix.py).
+    policy_routes = {key: scopes for key, scopes in declared.items() if key[1].startswith(POLICY_ROUTES_PREFIX)}
+    assert {(op.method, op.path): op.scopes for op in POLICY_OPERATIONS} == policy_routes
+    declared = {key: scopes for key, scopes in declared.items() if key not in policy_routes}
     approval_routes = {key: scopes for key, scopes in declared.items() if key[1].startswith("/approval/")}
     assert len(approval_routes) == len(CREDENTIAL_OPERATIONS)
     # The same routes, with the contract's scopes, in both tables.

@@ -42,6 +42,10 @@ RESPONSE_ONLY = {
     "Person",
     "Metadata",
     "HistoryEntry",
+    "FlowStep",
+    "FlowApproval",
+    "FlowTier",
+    "FlowPolicy",
     "Approval",
     "PermittedAnswer",
     "ApproverCandidate",
@@ -60,6 +64,7 @@ DOCUMENT_ONLY = {
     "DirectoryWrite",
     "BulkDecisionResult",
     "BulkDecisionAnswer",
+    "Policy",
 }
 
 

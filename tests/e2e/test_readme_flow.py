@@ -148,3 +148,41 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path_factory: pytest.TempPat
         "approvalId": approval_id,
         "reason": "ALREADY_USED",
     }
+
+
+def test_the_readme_second_story_policies_runs_as_written(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ACME's policy (above 5,000 EUR: a buyer, then the admin), as the README tells it."""
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed: the README's walkthrough uses it")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### A second story: approval policies") :]
+    found = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert found, "the README's second story has no sh block"
+    state_dir = tmp_path_factory.mktemp("readme-policies")
+    server = Serve(state_dir)
+    try:
+        script = found.group(1).replace("http://127.0.0.1:3000", server.base_url)
+        result = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            cwd=ROOT,
+            env=clean_environment(state_dir),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    # curl prints the policy without a newline, then echo prints the approval's id on its line.
+    policy, end = json.JSONDecoder().raw_decode(result.stdout)
+    approval_id, rest = result.stdout[end:].split("\n", 1)
+    assert (policy["id"], policy["metadata"]["version"]) == ("big-orders", 1), result.stdout
+    assert re.fullmatch(r"[\w:-]+", approval_id), result.stdout
+    values = json_values(rest)
+    after_bob, permitted = values
+    assert isinstance(after_bob, dict)
+    assert (after_bob["id"], after_bob["status"], after_bob["flow"][0]["currentTier"]) == (approval_id, "PENDING", 2)
+    assert [person["userId"] for person in after_bob["pendingApprovers"]] == ["carol"]
+    assert [entry["action"] for entry in after_bob["history"]] == ["CREATED", "TIER_APPROVED"]
+    assert permitted == {"action": "CHECKOUT", "permitted": True, "status": "APPROVED", "approvalId": approval_id}

@@ -32,6 +32,13 @@ HTTP_STATUS = {
     "GetDirectoryEntryFunction": 200,
     "DeleteDirectoryEntryFunction": 200,
     "ReceiveEmporixWebhookFunction": 200,
+    # carol, B2B_ADMIN of acme-eu, manages the "big-orders" policy: the samples run in the
+    # template's order, so it is created, listed, read, replaced and deleted.
+    "CreatePolicyFunction": 201,
+    "ListPoliciesFunction": 200,
+    "GetPolicyFunction": 200,
+    "ReplacePolicyFunction": 200,
+    "DeletePolicyFunction": 204,
 }
 # The functions that are not behind the API: what Lambda gets back from them.
 RESULT = {

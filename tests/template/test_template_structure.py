@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READ = ("approval.approval_read_own", "approval.approval_read")
 MANAGE = ("approval.approval_manage_own", "approval.approval_manage")
 DIRECTORY = ("approval.directory_manage",)
+POLICIES = ("approval.policy_manage_own", "approval.policy_manage")
 CONTRACT_ROUTES = {
     "POST /approval/{tenant}/approvals": MANAGE,
     "GET /approval/{tenant}/approvals": READ,
@@ -30,6 +31,12 @@ CONTRACT_ROUTES = {
     "PUT /directory/{tenant}/{kind}/{id}": DIRECTORY,
     "GET /directory/{tenant}/{kind}/{id}": DIRECTORY,
     "DELETE /directory/{tenant}/{kind}/{id}": DIRECTORY,
+    # Approval policies (rules 22-29).
+    "POST /approval/{tenant}/policies": POLICIES,
+    "GET /approval/{tenant}/policies": POLICIES,
+    "GET /approval/{tenant}/policies/{policyId}": POLICIES,
+    "PUT /approval/{tenant}/policies/{policyId}": POLICIES,
+    "DELETE /approval/{tenant}/policies/{policyId}": POLICIES,
 }
 # Routes without a token: their function authenticates the request itself (a webhook signature).
 UNAUTHORIZED_ROUTES = {"POST /directory/{tenant}/webhooks/emporix/{eventType}"}

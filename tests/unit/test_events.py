@@ -81,6 +81,28 @@ def test_every_detail_type_has_a_sample_in_events_bus_that_matches_the_schema() 
             }
         ),
     )
+    # A decision on a flow that leaves the approval PENDING names its tiers and who acts next (rule 27).
+    decided_on_a_flow = approval_changed(
+        "acme",
+        Approval.model_validate(
+            APPROVAL
+            | {
+                "pendingApprovers": [{"userId": "carol"}],
+                "history": [
+                    {
+                        "at": "2026-11-24T01:00:00.000Z",
+                        "by": "bob",
+                        "action": "TIER_APPROVED",
+                        "status": "PENDING",
+                        "version": 2,
+                        "tiers": [{"policyId": "big-orders", "tier": 1, "tierName": "Buyers"}],
+                    }
+                ],
+            }
+        ),
+    )
+    assert decided_on_a_flow.detail_type == "Approval Tier Approved"
     for sample in samples.values():
-        assert sample["source"] == produced.source
-        assert set(sample["detail"]) == set(produced.detail)
+        expected = decided_on_a_flow if sample["detail-type"] == decided_on_a_flow.detail_type else produced
+        assert sample["source"] == expected.source
+        assert set(sample["detail"]) == set(expected.detail)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from approval_core.adapters import keys
 from approval_core.adapters.dynamodb import batch_get, from_item, query_pages, to_item
 from approval_core.adapters.item_limits import check_item
-from approval_core.adapters.status_lists import StatusLists, backfill, counts_change
+from approval_core.adapters.status_lists import StatusLists, backfill, counts_change, watching_change
 from approval_core.domain.errors import (
     AlreadyApproved,
     ApprovalAlreadyExists,
@@ -24,7 +24,14 @@ from approval_core.domain.errors import (
     ValidationFailed,
 )
 from approval_core.domain.listing import KeyedListing, KeyedSelection
-from approval_core.domain.models import Approval, HistoryEntry, OverdueApproval, ResourceApproval, Status
+from approval_core.domain.models import (
+    Approval,
+    HistoryEntry,
+    OverdueApproval,
+    ResourceApproval,
+    Status,
+    flow_participants,
+)
 from approval_core.domain.order import fingerprint
 
 if TYPE_CHECKING:
@@ -169,6 +176,9 @@ class DynamoApprovalStore:
             for user_id in _participants(approval):
                 mine = counts.setdefault(user_id, {})
                 mine[approval.status] = mine.get(approval.status, 0) + 1
+            for user_id in _watchers(approval):
+                mine = counts.setdefault(user_id, {})
+                mine[keys.WATCHING_ATTRIBUTE] = mine.get(keys.WATCHING_ATTRIBUTE, 0) + 1
             items.append(to_item(_lock(tenant, approval)))
         for item in items:
             check_item(item, headroom=EXPIRY_HEADROOM_BYTES)
@@ -317,6 +327,15 @@ class DynamoApprovalStore:
             _update(self._table, key, change, condition="attribute_exists(PK)")
             for key in (keys.participation(tenant, user_id, overdue.createdAt, approval_id) for user_id in participants)
         ]
+        # The whole flow expires: every eligible approver's copies change with it.
+        copies.extend(
+            _update(self._table, key, change, condition="attribute_exists(PK)")
+            for user_id in overdue.watchers
+            for key in (
+                keys.participation(tenant, user_id, overdue.createdAt, approval_id),
+                keys.watch_copy(tenant, user_id, overdue.createdAt, approval_id),
+            )
+        )
         # PENDING and EXPIRED share a status bucket: the status copy changes in place, as the copy does.
         status_copies = [
             _update(self._table, key, change, condition="attribute_exists(PK)")
@@ -422,6 +441,14 @@ class DynamoApprovalStore:
                 writes.append({"Delete": {"TableName": self._table, "Key": to_item(due)}})
             if previous is not status:
                 writes.append(counts_change(self._table, tenant, user_id, previous, status))
+        for user_id in _watchers(approval):
+            for key in (
+                keys.participation(tenant, user_id, created_at, approval.id),
+                keys.watch_copy(tenant, user_id, created_at, approval.id),
+            ):
+                writes.append({"Put": {"TableName": self._table, "Item": to_item({**key, **document})}})
+            if previous is None:
+                writes.append(watching_change(self._table, tenant, user_id))
         return writes
 
 
@@ -437,6 +464,12 @@ def changed_approval(key: Mapping[str, Any], new_image: Mapping[str, Any] | None
 def _participants(approval: Approval) -> list[str]:
     """Each participant once (a customer may ask themself, where the rules allow it)."""
     return list(dict.fromkeys((approval.requestor.userId, approval.approver.userId)))
+
+
+def _watchers(approval: Approval) -> list[str]:
+    """The flow's approvers who are neither the requestor nor the ``approver`` (rule 27)."""
+    participants = set(_participants(approval))
+    return [user_id for user_id in flow_participants(approval.flow) if user_id not in participants]
 
 
 def _document(approval: Approval) -> dict[str, Any]:
@@ -467,6 +500,7 @@ def _expiry_ref(approval: Approval) -> dict[str, Any]:
         "resourceId": approval.resource.id,
         "action": approval.action,
         "version": approval.metadata.version,
+        **({"watchers": watchers} if (watchers := _watchers(approval)) else {}),
     }
 
 

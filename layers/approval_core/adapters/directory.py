@@ -98,7 +98,7 @@ class DynamoDirectory:
             "ConsistentRead": True,
         }
         return [
-            _member(from_item(item), company_id)
+            member_of(from_item(item), company_id)
             for page in query_pages(self._client, query)
             for item in page.get("Items", [])
         ]
@@ -649,6 +649,7 @@ def _customer_record(customer: Customer, companies: Mapping[str, Company]) -> di
         "groups": sorted(customer.groups),
         "companyIds": list(customer.company_ids),
         "companies": {cid: _company_record(companies[cid]) for cid in customer.company_ids if cid in companies},
+        **_own_limit(customer),
     }
 
 
@@ -658,16 +659,30 @@ def _member_record(customer: Customer) -> dict[str, Any]:
         "firstName": customer.first_name,
         "lastName": customer.last_name,
         "groups": sorted(customer.groups),
+        **_own_limit(customer),
     }
 
 
-def _member(record: dict[str, Any], company_id: str) -> Customer:
+def _own_limit(customer: Customer) -> dict[str, Any]:
+    """Only a customer with a limit of their own carries one: other items stay as they were."""
+    if customer.approval_limit is None:
+        return {}
+    return {"approvalLimit": customer.approval_limit.model_dump(mode="python")}
+
+
+def _own_limit_of(record: dict[str, Any]) -> Money | None:
+    limit = record.get("approvalLimit")
+    return Money.model_validate(limit) if limit else None
+
+
+def member_of(record: dict[str, Any], company_id: str) -> Customer:
     return Customer(
         id=record["id"],
         first_name=record.get("firstName"),
         last_name=record.get("lastName"),
         groups=frozenset(record.get("groups", [])),
         company_ids=(company_id,),
+        approval_limit=_own_limit_of(record),
     )
 
 
@@ -688,4 +703,5 @@ def customer_of(record: dict[str, Any]) -> Customer:
         groups=frozenset(record.get("groups", [])),
         company_ids=tuple(record.get("companyIds", [])),
         companies={cid: _company(value) for cid, value in record.get("companies", {}).items()},
+        approval_limit=_own_limit_of(record),
     )

@@ -83,6 +83,19 @@ def participant_counts(tenant: str, user_id: str) -> Key:
 COUNTS_SORT_KEY = "COUNTS"
 
 
+def watch_copy(tenant: str, user_id: str, created_at: str, approval_id: str) -> Key:
+    """An eligible approver's copy of an approval with a flow (rule 27) who is neither its requestor
+    nor its ``approver``: beside the participation copy, one copy in a bucket of its own whatever
+    the status, so a change of status costs two items per such approver, not five (an approval's
+    transaction holds at most 100 items). Status filters read this bucket too (status_lists)."""
+    return {"PK": participant_partition(tenant, user_id), "SK": f"{WATCH_PREFIX}{created_at}#{approval_id}"}
+
+
+WATCH_PREFIX = "WATCH#"
+# The counts item's number of approvals the customer watches (one per watch copy, never less).
+WATCHING_ATTRIBUTE = "Watching"
+
+
 def participant_due(tenant: str, user_id: str, expiry_date: str, created_at: str, approval_id: str) -> Key:
     """A keys-only marker of a stored PENDING approval by expiry: the customer's overdue ones
     (rule 13: they read as EXPIRED) are the markers below ``due_bound(now)``."""
@@ -204,3 +217,32 @@ def is_tenant_settings(item: dict[str, object]) -> bool:
 
 
 SETTINGS_SORT_KEY = "SETTINGS"
+
+
+# --------------------------------------------------------------------------- approval policies (directory table)
+def tenant_policy(tenant: str, policy_id: str) -> Key:
+    """A policy by its id: the tenant's policies share a partition (read by id, listed by operators)."""
+    return {"PK": tenant_policies_partition(tenant), "SK": f"{POLICY_PREFIX}{policy_id}"}
+
+
+def tenant_policies_partition(tenant: str) -> str:
+    return f"TENANT#{tenant}#POLICIES"
+
+
+def company_policy(tenant: str, company_id: str, policy_id: str) -> Key:
+    """The same policy in its company's partition, next to the members: one Query reads the
+    company's members and policies when an approval is created ("MEMBER#" sorts before "POLICY#")."""
+    return {"PK": company_partition(tenant, company_id), "SK": f"{POLICY_PREFIX}{policy_id}"}
+
+
+POLICY_PREFIX = "POLICY#"
+
+
+def companies_with_policies(tenant: str) -> Key:
+    """How many policies each company of the tenant has (attributes ``company:{id}``): read with
+    the customers and the cart, so a company without policies pays no request for them."""
+    return {"PK": tenant_policies_partition(tenant), "SK": "COMPANIES"}
+
+
+def policy_count_attribute(company_id: str) -> str:
+    return f"company:{company_id}"

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 from approval_core.adapters import keys
 from approval_core.adapters.directory import BATCH_GET_LIMIT, customer_of, tenant_settings_of
 from approval_core.adapters.dynamodb import batch_get, to_item
+from approval_core.adapters.policy_store import companies_with_policies_of
 from approval_core.domain.models import ResourceApproval, ResourceType
 from approval_core.domain.reference import Cart, Customer, Quote, TenantSettings
-from approval_core.ports import ApprovalStore, CartSource, Directory, QuoteSource
+from approval_core.ports import ApprovalStore, CartSource, Directory, PolicyStore, QuoteSource
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -38,14 +39,22 @@ class DynamoReads:
         read = self._read({self._directory: wanted})
         return read.customers, read.cart
 
+    def get_customers_cart_and_policy_companies(
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
+    ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
+        wanted = [keys.customer(tenant, cid) for cid in sorted(set(customer_ids))[: BATCH_GET_LIMIT - 2]]
+        wanted += [keys.resource(tenant, resource_type, cart_id), keys.companies_with_policies(tenant)]
+        read = self._read({self._directory: wanted})
+        return read.customers, read.cart, read.policy_companies
+
     def get_customers_quote_and_settings(
         self, tenant: str, customer_ids: Iterable[str], quote_id: str
-    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings]:
-        wanted = [keys.customer(tenant, cid) for cid in sorted(set(customer_ids))[: BATCH_GET_LIMIT - 2]]
-        wanted.extend([keys.quote(tenant, quote_id), keys.tenant_settings(tenant)])
+    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings, frozenset[str]]:
+        wanted = [keys.customer(tenant, cid) for cid in sorted(set(customer_ids))[: BATCH_GET_LIMIT - 3]]
+        wanted += [keys.quote(tenant, quote_id), keys.tenant_settings(tenant), keys.companies_with_policies(tenant)]
         read = self._read({self._directory: wanted})
         quote = read.cart if isinstance(read.cart, Quote) else None
-        return read.customers, quote, tenant_settings_of(read.settings)
+        return read.customers, quote, tenant_settings_of(read.settings), read.policy_companies
 
     def get_customer_cart_and_lock(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
@@ -58,8 +67,24 @@ class DynamoReads:
         )
         return read.customers.get(customer_id), read.cart, read.lock
 
+    def get_customer_cart_lock_and_policy_companies(
+        self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
+    ) -> tuple[Customer | None, Cart | None, ResourceApproval | None, frozenset[str]]:
+        read = self._read(
+            {
+                self._directory: [
+                    keys.customer(tenant, customer_id),
+                    keys.resource(tenant, resource_type, cart_id),
+                    keys.companies_with_policies(tenant),
+                ],
+                self._approvals: [keys.resource_lock(tenant, resource_type, cart_id, action)],
+            }
+        )
+        return read.customers.get(customer_id), read.cart, read.lock, read.policy_companies
+
     def _read(self, wanted: Mapping[str, list[keys.Key]]) -> _Read:
         read = _Read()
+        policy_counts = keys.companies_with_policies("")["SK"]
         for table, record in self._batch_get(wanted):
             if table == self._approvals:
                 read.lock = ResourceApproval.model_validate(record)
@@ -69,6 +94,8 @@ class DynamoReads:
                 read.cart = None if record.get("deleted") else Quote.model_validate(record)
             elif keys.is_tenant_settings(record):
                 read.settings = record
+            elif record.get("SK") == policy_counts:
+                read.policy_companies = companies_with_policies_of(record)
             else:
                 customer = customer_of(record)
                 read.customers[customer.id] = customer
@@ -89,19 +116,42 @@ class _Read:
     cart: Cart | None = None  # the cart, or the quote
     lock: ResourceApproval | None = None
     settings: dict[str, Any] | None = None
+    policy_companies: frozenset[str] = frozenset()  # the companies that have approval policies
 
 
 class SeparateReads:
-    """CustomersAndCart from a Directory, a CartSource, a QuoteSource and an ApprovalStore that
-    cannot share a read. Without a quote source there are no quotes, and quote approvals are off."""
+    """CustomersAndCart from a Directory, a CartSource, a QuoteSource, a PolicyStore and an
+    ApprovalStore that cannot share a read. Without a quote source there are no quotes, and quote
+    approvals are off; without a policy store no company has policies."""
 
     def __init__(
-        self, directory: Directory, carts: CartSource, store: ApprovalStore, quotes: QuoteSource | None = None
+        self,
+        directory: Directory,
+        carts: CartSource,
+        store: ApprovalStore,
+        quotes: QuoteSource | None = None,
+        policies: PolicyStore | None = None,
     ) -> None:
         self._directory = directory
         self._carts = carts
         self._store = store
         self._quotes = quotes
+        self._policies = policies
+
+    def get_customers_cart_and_policy_companies(
+        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
+    ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
+        customers, cart = self.get_customers_and_cart(tenant, customer_ids, cart_id, resource_type)
+        return customers, cart, self._policy_companies(tenant)
+
+    def get_customer_cart_lock_and_policy_companies(
+        self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
+    ) -> tuple[Customer | None, Cart | None, ResourceApproval | None, frozenset[str]]:
+        customer, cart, lock = self.get_customer_cart_and_lock(tenant, customer_id, cart_id, resource_type, action)
+        return customer, cart, lock, self._policy_companies(tenant)
+
+    def _policy_companies(self, tenant: str) -> frozenset[str]:
+        return frozenset() if self._policies is None else self._policies.companies_with_policies(tenant)
 
     def get_customers_and_cart(
         self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
@@ -113,11 +163,12 @@ class SeparateReads:
 
     def get_customers_quote_and_settings(
         self, tenant: str, customer_ids: Iterable[str], quote_id: str
-    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings]:
+    ) -> tuple[dict[str, Customer], Quote | None, TenantSettings, frozenset[str]]:
         customers = self._directory.get_customers(tenant, customer_ids)
         if self._quotes is None:
-            return customers, None, TenantSettings()
-        return customers, self._quotes.get_quote(tenant, quote_id), self._quotes.get_tenant_settings(tenant)
+            return customers, None, TenantSettings(), self._policy_companies(tenant)
+        quote, settings = self._quotes.get_quote(tenant, quote_id), self._quotes.get_tenant_settings(tenant)
+        return customers, quote, settings, self._policy_companies(tenant)
 
     def get_customer_cart_and_lock(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str

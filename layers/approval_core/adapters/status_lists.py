@@ -55,6 +55,19 @@ def counts_change(table: str, tenant: str, user_id: str, minus: str | None, plus
     }
 
 
+def watching_change(table: str, tenant: str, user_id: str) -> dict[str, Any]:
+    """The counts item's part of the transaction that gives the customer a watch copy."""
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": to_item(keys.participant_counts(tenant, user_id)),
+            "UpdateExpression": "ADD #watching :one, #revision :one",
+            "ExpressionAttributeNames": {"#watching": keys.WATCHING_ATTRIBUTE, "#revision": "Revision"},
+            "ExpressionAttributeValues": to_item({":one": 1}),
+        }
+    }
+
+
 @dataclass
 class _Stream:
     """One bucket of the customer's partition, read newest first."""
@@ -73,6 +86,8 @@ class StatusLists:
         self._client = client
         self._table = table
         self.items_read = 0
+        # Watch copies the customer has (approvals with a flow they only approve in), from the counts.
+        self.watching = 0
 
     def counts(self, tenant: str, user_id: str, now: str) -> dict[str, int]:
         """The customer's approvals by status as of ``now`` (rule 13), in one Query: the counts
@@ -97,6 +112,7 @@ class StatusLists:
                 record = from_item(item)
                 if record["SK"] == keys.COUNTS_SORT_KEY:
                     stored.update({status: int(record.get(status, 0)) for status in STATUSES})
+                    self.watching = int(record.get(keys.WATCHING_ATTRIBUTE, 0))
                 else:
                     overdue += 1
         # Rule 13: stored PENDING but overdue reads as EXPIRED until the sweep writes it.
@@ -111,7 +127,10 @@ class StatusLists:
         statuses = [status for status in STATUSES if selection.statuses is None or status in selection.statuses]
         total = sum(counts[status] for status in statuses)
         partition = keys.participant_partition(tenant, user_id)
+        watched: list[_Stream] = []
         if selection.statuses is None:
+            # Watch copies have participation copies too, counted apart from the statuses.
+            total += self.watching
             streams = [_Stream(keys.PARTICIPATION_PREFIX, total)]
         else:
             buckets: dict[str, int] = {}
@@ -119,6 +138,20 @@ class StatusLists:
                 prefix = keys.status_prefix(status)
                 buckets[prefix] = buckets.get(prefix, 0) + counts[status]
             streams = [_Stream(prefix, remaining) for prefix, remaining in buckets.items()]
+            if self.watching:
+                # Watch copies keep one bucket whatever the status: read whole (they are few:
+                # approvals the customer only approves in), and counted by their effective status.
+                watch = _Stream(keys.WATCH_PREFIX, None)
+                while not watch.done and self.items_read <= selection.max_read:
+                    self._fetch(partition, watch, selection, None, selection.max_read - self.items_read + 1)
+                total += sum(
+                    1
+                    for _, approval in watch.items
+                    if rule_13_status(approval.status, approval.expiryDate, selection.now) in statuses
+                )
+                watch.done = True
+                watched.append(watch)
+            streams.extend(watched)
         for stream in streams:
             if stream.remaining is not None and stream.remaining <= 0:
                 stream.done = True

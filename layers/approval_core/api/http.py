@@ -93,6 +93,7 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 READ_SCOPES = frozenset({"approval.approval_read_own", "approval.approval_read"})
 MANAGE_SCOPES = frozenset({"approval.approval_manage_own", "approval.approval_manage"})
 DIRECTORY_SCOPES = frozenset({"approval.directory_manage"})
+POLICY_SCOPES = frozenset({"approval.policy_manage", "approval.policy_manage_own"})
 
 RETRY_AFTER_SECONDS = "1"
 TENANT_PATTERN = re.compile(r"^[a-z][a-z0-9]{2,15}$")
@@ -170,7 +171,7 @@ def authorize(event: GatewayEvent, settings: Settings, tenant: str, scopes: froz
         tenant=tenant,
         user_id=user_id,
         groups=None if groups is None else frozenset(_claim_list(groups)),
-        scopes=frozenset(granted),
+        scopes=frozenset(scope for scope in granted if scope.startswith("approval.")),
     )
 
 

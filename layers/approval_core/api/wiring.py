@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from approval_core.adapters.event_bus import EventBridgePublisher
     from approval_core.directory_feed import DirectoryFeed
+    from approval_core.policy_service import PolicyService
     from approval_core.service import ApprovalService
 
 
@@ -43,6 +44,7 @@ def event_publisher() -> EventBridgePublisher:
 def approval_service() -> ApprovalService:
     from approval_core.adapters.approval_store import DynamoApprovalStore
     from approval_core.adapters.directory import DynamoDirectory
+    from approval_core.adapters.policy_store import DynamoPolicyStore
     from approval_core.adapters.reads import DynamoReads
     from approval_core.service import ApprovalService
 
@@ -55,6 +57,7 @@ def approval_service() -> ApprovalService:
         carts=directory,
         reads=DynamoReads(client, config.directory_table_name, config.approvals_table_name),
         expiry_seconds=config.approval_expiry_seconds,
+        policies=DynamoPolicyStore(client, config.directory_table_name),
     )
 
 
@@ -64,3 +67,17 @@ def directory_feed() -> DirectoryFeed:
     from approval_core.directory_feed import DirectoryFeed
 
     return DirectoryFeed(DynamoDirectoryWriter(dynamodb_client(), settings().directory_table_name))
+
+
+@lru_cache(maxsize=1)
+def policy_service() -> PolicyService:
+    from approval_core.adapters.directory import DynamoDirectory
+    from approval_core.adapters.policy_store import DynamoPolicyStore
+    from approval_core.policy_service import PolicyService
+
+    config = settings()
+    client = dynamodb_client()
+    return PolicyService(
+        policies=DynamoPolicyStore(client, config.directory_table_name),
+        directory=DynamoDirectory(client, config.directory_table_name),
+    )

@@ -13,5 +13,6 @@ class Caller:
     tenant: str
     user_id: str
     groups: frozenset[str] | None = None
-    # The token's scopes: the platform's machine client is told apart by them (rules 16, 17).
+    # The token's scopes: they tell the platform's machine client (rules 16, 17) and, on the policy
+    # routes, operators from admins.
     scopes: frozenset[str] = frozenset()

@@ -84,6 +84,8 @@ class CustomerEntry(_Ordered):
     groups: list[GroupName] = []
     # May name companies the directory does not describe yet: a directory that lags (APPROVAL-404003).
     companies: Annotated[list[Identifier], Field(max_length=MAX_COMPANIES_PER_CUSTOMER)] = []
+    # The customer's own limit as an approver (rule 28): above it they are not an eligible approver.
+    approvalLimit: Money | None = None
 
     def domain(self) -> Customer:
         return Customer(
@@ -92,6 +94,7 @@ class CustomerEntry(_Ordered):
             last_name=self.lastName,
             groups=frozenset(self.groups),
             company_ids=tuple(dict.fromkeys(self.companies)),
+            approval_limit=self.approvalLimit,
         )
 
 

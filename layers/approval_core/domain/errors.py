@@ -122,6 +122,37 @@ class CreatedResourceAlreadySet(ApprovalError):
     default_message = "The approval already records the order it was used for"
 
 
+class ApproverAboveOwnLimit(ApprovalError):
+    """Rule 28: the approver's own approval limit is below the cart's total."""
+
+    error_code = "APPROVAL-400012"
+    default_message = "The approver's own approval limit is below the total of the resource"
+
+
+class AlreadyDecided(ApprovalError):
+    """Rule 26: nobody approves twice."""
+
+    error_code = "APPROVAL-400013"
+    default_message = "The caller has already approved this approval"
+
+
+class TierNotCurrent(ApprovalError):
+    """Rule 26: an approver acts only on a current tier, not before their tier or after it."""
+
+    error_code = "APPROVAL-400014"
+    default_message = "The caller is not an approver of a current tier of the approval"
+
+
+class PolicyNotFound(ApprovalError):
+    status = 404
+    default_message = "No such approval policy"
+
+
+class PolicyAlreadyExists(ApprovalError):
+    status = 409
+    default_message = "A policy with this id exists"
+
+
 # --------------------------------------------------------------------------- 404
 class ApprovalNotFound(ApprovalError):
     status = 404

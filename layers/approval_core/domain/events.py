@@ -21,6 +21,7 @@ DETAIL_TYPES = {
     HistoryAction.CLOSED: "Approval Closed",
     HistoryAction.EXPIRED: "Approval Expired",
     HistoryAction.ORDERED: "Approval Ordered",
+    HistoryAction.TIER_APPROVED: "Approval Tier Approved",
 }
 
 
@@ -63,5 +64,14 @@ def _event(tenant: str, approval: Approval, change: HistoryEntry, version: int) 
         "action": approval.action.value,
         "requestor": approval.requestor.model_dump(exclude_none=True),
         "approver": approval.approver.model_dump(exclude_none=True),
+        # Rule 27: which tiers a decision moved, and who can act next (to notify them).
+        **(
+            {
+                "tiers": [step.model_dump(exclude_none=True) for step in change.tiers],
+                "pendingApprovers": [p.model_dump(exclude_none=True) for p in approval.pendingApprovers or []],
+            }
+            if change.tiers
+            else {}
+        ),
     }
     return ApprovalEvent(detail_type=DETAIL_TYPES[change.action], detail=detail)

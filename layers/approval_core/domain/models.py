@@ -10,11 +10,20 @@ returns ``Decimal``, so no binary float ever touches money.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+)
 
 MAX_COMMENT_LENGTH = 4000
 
@@ -66,6 +75,8 @@ class HistoryAction(StrEnum):
     EXPIRED = "EXPIRED"
     # Rule 16: the order the approved checkout created was recorded (``createdResource``).
     ORDERED = "ORDERED"
+    # One approver's approval on an approval with a flow that leaves it PENDING (rule 26).
+    TIER_APPROVED = "TIER_APPROVED"
 
 
 class Model(BaseModel):
@@ -81,6 +92,10 @@ class Model(BaseModel):
 class Money(Model):
     currency: Text
     amount: Amount
+
+    def value(self) -> Decimal:
+        """What a limit compares, as ``Price.value``."""
+        return self.amount
 
 
 class Price(Model):
@@ -227,12 +242,67 @@ class Metadata(Model):
     version: Annotated[int, Field(ge=1)]
 
 
+class FlowStep(Model):
+    """A tier one decision acted on (1-based ``tier``), as history entries and events name it."""
+
+    policyId: str
+    tier: int
+    tierName: str | None = None
+
+
 class HistoryEntry(Model):
     at: str
     by: str
     action: HistoryAction
     status: Status
     version: int
+    # A decision on an approval with a flow: the tiers it acted on (rule 27).
+    tiers: list[FlowStep] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_tiers_outside_flows(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Entries of approvals without a flow keep the shape they always had.
+        dumped: dict[str, Any] = handler(self)
+        if dumped.get("tiers") is None:
+            dumped.pop("tiers", None)
+        return dumped
+
+
+# --------------------------------------------------------------------------- the flow (rules 24-29)
+class FlowApproval(Model):
+    userId: str
+    at: str
+
+
+class FlowTier(Model):
+    """One tier of a matched policy: its eligible approvers as resolved when the approval was
+    created, and those named but above their own limit (rule 28), and who approved when."""
+
+    name: str
+    required: int
+    approvers: list[Person]
+    aboveOwnLimit: list[Person] | None = None
+    approvals: list[FlowApproval] = Field(default_factory=list)
+
+
+class FlowPolicy(Model):
+    """A matched policy's snapshot; ``currentTier`` (1-based) is None once its last tier is done."""
+
+    policyId: str
+    name: str
+    version: int
+    tiers: list[FlowTier]
+    currentTier: int | None = None
+
+
+def flow_participants(flow: Sequence[FlowPolicy] | None) -> list[str]:
+    """Every customer a flow names (eligible or above their own limit), each once, in order."""
+    found: dict[str, None] = {}
+    for policy in flow or ():
+        for tier in policy.tiers:
+            for person in [*tier.approvers, *(tier.aboveOwnLimit or ())]:
+                found.setdefault(person.userId)
+    return list(found)
 
 
 class Approval(Model):
@@ -253,9 +323,19 @@ class Approval(Model):
     createdResource: Reference | None = None
     metadata: Metadata
     history: list[HistoryEntry] = Field(default_factory=list)
+    # Set when approval policies matched (rules 24-29): the flow, and who can act on it now.
+    flow: list[FlowPolicy] | None = None
+    pendingApprovers: list[Person] | None = None
 
     def is_participant(self, user_id: str) -> bool:
-        return user_id in (self.requestor.userId, self.approver.userId)
+        if user_id in (self.requestor.userId, self.approver.userId):
+            return True
+        return any(
+            person.userId == user_id
+            for policy in self.flow or ()
+            for tier in policy.tiers
+            for person in [*tier.approvers, *(tier.aboveOwnLimit or ())]
+        )
 
 
 # --------------------------------------------------------------------------- requests
@@ -264,7 +344,8 @@ class CreateApprovalRequest(Model):
     resourceType: ResourceType
     resourceId: Identifier
     action: Action
-    approver: UserRef
+    # Optional where an approval policy matches (rule 25); else required (APPROVAL-400001).
+    approver: UserRef | None = None
     comment: Comment | None = None
     details: Details | None = None
 
@@ -330,3 +411,5 @@ class OverdueApproval(Model):
     resourceId: str
     action: Action
     version: int
+    # The flow's other approvers (rule 27), whose copies expire with the approval.
+    watchers: list[str] = Field(default_factory=list)

@@ -79,15 +79,19 @@ def is_platform(caller: Caller) -> bool:
 
 
 def decision_completes(approval: Approval, caller: Caller) -> bool:
-    """Rule 17: whether the caller's decision completes the approval: its approver's, or the
-    platform's machine client acting for them. The one place that says who may approve by
-    ordering (a policy flow extends it: the approver whose decision completes the flow)."""
-    return caller.user_id == approval.approver.userId or is_platform(caller)
+    """Rule 17: whether the caller's decision completes the approval: without a flow, its
+    approver's; with one (rule 26), an eligible approver's of a current tier whose approval
+    finishes every policy. The platform's machine client acts for the approval's approver. The
+    one place that says who may approve by ordering."""
+    from approval_core.domain.flow import completes_approval  # not at import: policies parse queries
+
+    return completes_approval(approval, deciding_user(approval, caller))
 
 
 def deciding_user(approval: Approval, caller: Caller) -> str:
-    """Who approved, for the history: the approver the platform's machine client acts for."""
-    return caller.user_id if caller.user_id == approval.approver.userId else approval.approver.userId
+    """Who decides, for the rules and the history: the caller, or for the platform's machine
+    client the approval's approver, for whom it acts."""
+    return approval.approver.userId if is_platform(caller) else caller.user_id
 
 
 def rule_16_17_may_record_order(approval: Approval, caller: Caller, status: Status) -> bool:

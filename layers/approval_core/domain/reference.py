@@ -47,6 +47,8 @@ class Customer:
     groups: frozenset[str] = frozenset()
     company_ids: tuple[str, ...] = ()
     companies: dict[str, Company] = field(default_factory=dict)
+    # The customer's own approval limit as an approver (rule 28); None: none.
+    approval_limit: Money | None = None
 
     def in_group(self, *groups: str) -> bool:
         return not self.groups.isdisjoint(groups)

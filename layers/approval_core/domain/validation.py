@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from approval_core.domain.errors import ErrorDetail, ValidationFailed
+from approval_core.domain.models import CreateApprovalRequest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_FIELD_LENGTH = 200
@@ -31,3 +32,15 @@ def _details(errors: Iterable[Mapping[str, Any]], prefix: str) -> Iterable[Error
         else:
             text = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
         yield ErrorDetail(field=field, type=kind, message=f"{field}: {text}")
+
+
+def create_request(document: Any) -> CreateApprovalRequest:
+    """A create body as CreateApprovalRequest. ``approver`` may be left out where an approval
+    policy matches (rule 25), which only the service can tell; a body refused for other reasons
+    still names a missing approver among its details, as the contract always did."""
+    try:
+        return validate(document, CreateApprovalRequest)
+    except ValidationFailed as refused:
+        if not isinstance(document, Mapping) or document.get("approver") is None:
+            refused.details.append(ErrorDetail(field="approver", type="missing", message="approver: cannot be null"))
+        raise
