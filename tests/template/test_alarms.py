@@ -149,6 +149,9 @@ def granted_operations(document: dict[str, Any], table: str) -> set[str]:
             )
             if on_table:
                 operations |= {action.split(":", 1)[1] for action in as_list(statement["Action"])}
+    if "ConditionCheckItem" in operations:
+        # An action only a transaction's item is authorised as: it is throttled as the transaction.
+        operations = (operations - {"ConditionCheckItem"}) | {"TransactWriteItems"}
     return operations
 
 

@@ -22,13 +22,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from approval_core.api.body import MAX_BODY_DEPTH as MAX_BODY_DEPTH
-from approval_core.api.body import NESTED_TOO_DEEP as NESTED_TOO_DEEP
-from approval_core.api.body import ModelT as ModelT
 from approval_core.api.body import body_bytes, parse_body, parse_json, raw_body
 from approval_core.api.observability import logger, metrics, observed
 from approval_core.api.routing import JSON_CONTENT_TYPE, GatewayEvent, GatewayRoutedResolver, Response
-from approval_core.api.routing import RouteHandler as RouteHandler
 from approval_core.api.settings import Settings
 from approval_core.domain.caller import Caller
 from approval_core.domain.errors import (
@@ -45,13 +41,12 @@ from approval_core.json_text import dumps
 
 if TYPE_CHECKING:
     from approval_core.api.list_parameters import parse_list_request
-    from approval_core.api.parameters import PATH_ID, parse_revision, validate_path_id
+    from approval_core.api.parameters import parse_revision, validate_path_id
 
 # Functions name every HTTP piece through this module only, so the HTTP edge stays in one place.
 __all__ = [
     "DIRECTORY_SCOPES",
     "MANAGE_SCOPES",
-    "PATH_ID",
     "READ_SCOPES",
     "GatewayEvent",
     "GatewayRoutedResolver",
@@ -72,21 +67,10 @@ __all__ = [
 
 # Imported on first use (module ``__getattr__``): see the module's docstring.
 _LAZY = {
-    "PATH_ID": "approval_core.api.parameters",
     "parse_revision": "approval_core.api.parameters",
     "validate_path_id": "approval_core.api.parameters",
     "parse_list_request": "approval_core.api.list_parameters",
-    # Names this module had when it imported them for its own use: still found here.
-    "RevisionQuery": "approval_core.domain.directory",
-    "ListRequest": "approval_core.domain.listing",
-    "QueryError": "approval_core.domain.query",
-    "parse_query": "approval_core.domain.query",
-    "parse_sort": "approval_core.domain.query",
-    "content_types": "aws_lambda_powertools.event_handler",
 }
-# The names of Powertools' classes this module used to hand out, for code written against them.
-APIGatewayProxyEventV2 = GatewayEvent
-APIGatewayHttpResolver = GatewayRoutedResolver
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
