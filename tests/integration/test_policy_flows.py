@@ -420,3 +420,43 @@ def test_a_retried_transaction_whose_token_committed_succeeds_as_on_dynamodb(tab
     client = dynamodb_client()
     with pytest.raises(client.exceptions.TransactionCanceledException):
         client.transact_write_items(TransactItems=[write], ClientRequestToken=f"other-{token}")
+
+
+# --------------------------------------------------------------------------- with the order side and bulk decisions
+ORDER = [{"op": "add", "path": "/createdResource", "value": {"id": "order-7"}}]
+
+
+def test_rule_17_on_a_flow_only_the_approval_that_completes_it_may_approve_by_ordering(
+    invoke: Invoke, two_tiers: dict[str, Any]
+) -> None:
+    approval_id = create(invoke)
+    # Tier 1's buyer could approve, but that would not complete the flow: the early approval's error.
+    early = decide(invoke, approval_id, "buyer", ORDER)
+    assert (early["statusCode"], early["json"]["errorCode"]) == (400, "APPROVAL-400002")
+    assert decide(invoke, approval_id, "buyer")["statusCode"] == 204
+    # The admin's approval completes it: one write approves on tier 2 and records the order.
+    assert decide(invoke, approval_id, "usadmin", ORDER)["statusCode"] == 204
+    document = read(invoke, approval_id)
+    assert (document["status"], document["createdResource"], pending(document)) == (
+        "APPROVED",
+        {"id": "order-7"},
+        [],
+    )
+    assert document["flow"][0].get("currentTier") is None
+    decisions = [(e["by"], e["action"], [s["tier"] for s in e.get("tiers", [])]) for e in document["history"]]
+    assert decisions[-2:] == [("usadmin", "APPROVED", [2]), ("usadmin", "ORDERED", [])]
+    used = invoke("CheckPermittedFunction", user="req", body={"resourceType": "CART", "resourceId": "cart-req"})
+    assert (used["json"]["permitted"], used["json"]["reason"]) == (False, "ALREADY_USED")
+
+
+def test_rule_20_a_bulk_decision_on_a_flow_moves_its_tiers_as_a_patch_would(
+    invoke: Invoke, two_tiers: dict[str, Any]
+) -> None:
+    approval_id = create(invoke)
+    bulk = invoke("DecideApprovalsFunction", user="buyer", body={"approvalIds": [approval_id], "status": "APPROVED"})
+    assert bulk["statusCode"] == 200, bulk
+    assert bulk["json"]["results"] == [{"approvalId": approval_id, "code": 204}]
+    document = read(invoke, approval_id, user="admin")
+    assert (document["status"], document["flow"][0]["currentTier"]) == ("PENDING", 2)
+    again = invoke("DecideApprovalsFunction", user="buyer", body={"approvalIds": [approval_id], "status": "APPROVED"})
+    assert again["json"]["results"][0]["error"]["errorCode"] == "APPROVAL-400013"
