@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -99,17 +100,13 @@ def json_values(text: str) -> list[object]:
     return values
 
 
-def test_the_readme_walkthrough_runs_as_written(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Copied into a shell from the project folder while `make run` serves: only the address differs
-    (this serve's port is a free one, not 3000)."""
-    if not shutil.which("curl"):
-        pytest.skip("curl is not installed: the README's walkthrough uses it")
-    state_dir = tmp_path_factory.mktemp("readme-walkthrough")
-    server = Serve(state_dir)  # a store of its own: the walkthrough's approval must be the cart's first
+def run_against_a_serve(script: str, state_dir: Path) -> str:
+    """What a README block prints, run in bash from the project folder against a serve of its own
+    (only the address differs from the README's: this serve's port is a free one)."""
+    server = Serve(state_dir)
     try:
-        script = readme_walkthrough().replace("http://127.0.0.1:3000", server.base_url)
         result = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", script],
+            ["bash", "-e", "-o", "pipefail", "-c", script.replace("http://127.0.0.1:3000", server.base_url)],
             cwd=ROOT,
             env=clean_environment(state_dir),
             capture_output=True,
@@ -120,8 +117,18 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path_factory: pytest.TempPat
     finally:
         server.stop()
     assert result.returncode == 0, result.stdout + result.stderr
-    approval_id, rest = result.stdout.split("\n", 1)
-    assert re.fullmatch(r"[\w:-]+", approval_id), result.stdout
+    return result.stdout
+
+
+def test_the_readme_walkthrough_runs_as_written(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Copied into a shell from the project folder while `make run` serves: only the address differs
+    (this serve's port is a free one, not 3000)."""
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed: the README's walkthrough uses it")
+    # A store of its own: the walkthrough's approval must be the cart's first.
+    output = run_against_a_serve(readme_walkthrough(), tmp_path_factory.mktemp("readme-walkthrough"))
+    approval_id, rest = output.split("\n", 1)
+    assert re.fullmatch(r"[\w:-]+", approval_id), output
     first_read, pending, second_read, permitted, ordered, used = json_values(rest)
     assert isinstance(first_read, dict)
     assert isinstance(second_read, dict)
@@ -158,27 +165,12 @@ def test_the_readme_second_story_policies_runs_as_written(tmp_path_factory: pyte
     section = text[text.index("### A second story: approval policies") :]
     found = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
     assert found, "the README's second story has no sh block"
-    state_dir = tmp_path_factory.mktemp("readme-policies")
-    server = Serve(state_dir)
-    try:
-        script = found.group(1).replace("http://127.0.0.1:3000", server.base_url)
-        result = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", script],
-            cwd=ROOT,
-            env=clean_environment(state_dir),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        server.stop()
-    assert result.returncode == 0, result.stdout + result.stderr
+    output = run_against_a_serve(found.group(1), tmp_path_factory.mktemp("readme-policies"))
     # curl prints the policy without a newline, then echo prints the approval's id on its line.
-    policy, end = json.JSONDecoder().raw_decode(result.stdout)
-    approval_id, rest = result.stdout[end:].split("\n", 1)
-    assert (policy["id"], policy["metadata"]["version"]) == ("big-orders", 1), result.stdout
-    assert re.fullmatch(r"[\w:-]+", approval_id), result.stdout
+    policy, end = json.JSONDecoder().raw_decode(output)
+    approval_id, rest = output[end:].split("\n", 1)
+    assert (policy["id"], policy["metadata"]["version"]) == ("big-orders", 1), output
+    assert re.fullmatch(r"[\w:-]+", approval_id), output
     values = json_values(rest)
     after_bob, permitted = values
     assert isinstance(after_bob, dict)
