@@ -9,6 +9,7 @@ when their function did something its policy does not allow.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,30 +110,36 @@ def _table_resource(resource: Any) -> tuple[str, str | None] | None:
 
 
 class GrantChecker:
-    """Records, per function, the accesses its policy does not grant."""
+    """Records, per function, the accesses its policy does not grant (per thread: tests run
+    handlers of different functions at once on the one shared client)."""
 
     def __init__(self, document: Mapping[str, Any], table_ids: Mapping[str, str]) -> None:
         self._document = document
         self._table_ids = table_ids
         self._grants: dict[str, list[Grant]] = {}
-        self._function: str | None = None
-        self.denied: list[Access] = []
+        self._running = threading.local()
+
+    @property
+    def denied(self) -> list[Access]:
+        denied: list[Access] = getattr(self._running, "denied", [])
+        return denied
 
     def __call__(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
-        if self._function is None:
+        function = getattr(self._running, "function", None)
+        if function is None:
             return
-        allowed = self._grants.setdefault(self._function, grants(self._document, self._function))
+        allowed = self._grants.setdefault(function, grants(self._document, function))
         for access in accesses(model.name, params, self._table_ids):
             if not any(grant.allows(access) for grant in allowed):
-                self.denied.append(access)
+                self._running.denied.append(access)
 
     @contextmanager
     def running(self, function: str) -> Iterator[None]:
-        self._function, self.denied = function, []
+        self._running.function, self._running.denied = function, []
         try:
             yield
         finally:
-            self._function = None
+            self._running.function = None
 
     def wrap(self, function: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         """The function's handler, failing when it did what its policy does not allow."""
