@@ -44,7 +44,7 @@ from approval_core.domain.models import (
     Status,
     is_identifier,
 )
-from approval_core.domain.reference import Cart, Customer
+from approval_core.domain.reference import Cart, Customer, TenantSettings
 from approval_core.domain.validation import validate
 from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, PolicyStore
 
@@ -101,10 +101,11 @@ class ApprovalService:
 
         now = self.clock()
         approver_id = request.approver.userId if request.approver else None
-        customers, cart, with_policies = self._read_for_create(caller, request, approver_id)
+        customers, cart, with_policies, settings = self._read_for_create(caller, request, approver_id)
         if approver_id is None and not with_policies:
             # No policy can make the approver optional: the body's error, first as always.
             raise _missing_approver()
+        order.rule_14_type_and_action(request.resourceType, settings)
         requestor = self._caller_as_customer(customers, caller)
 
         rules.caller_company_exists(requestor)
@@ -159,7 +160,7 @@ class ApprovalService:
 
     def _read_for_create(
         self, caller: Caller, request: CreateApprovalRequest, approver_id: str | None
-    ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
+    ) -> tuple[dict[str, Customer], Cart | None, frozenset[str], TenantSettings | None]:
         """The customers, the cart (or the quote, with the tenant's settings: rule 14) and the
         companies with policies, in one read."""
         ids = {caller.user_id} | ({approver_id} if approver_id else set())
@@ -167,9 +168,11 @@ class ApprovalService:
             customers, quote, settings, with_policies = self.reads.get_customers_quote_and_settings(
                 caller.tenant, ids, request.resourceId
             )
-            order.rule_14_type_and_action(request.resourceType, settings)
-            return customers, quote, with_policies
-        return self.reads.get_customers_cart_and_policy_companies(caller.tenant, ids, request.resourceId)
+            return customers, quote, with_policies, settings
+        customers, cart, with_policies = self.reads.get_customers_cart_and_policy_companies(
+            caller.tenant, ids, request.resourceId
+        )
+        return customers, cart, with_policies, None
 
     def _flow_of(
         self,

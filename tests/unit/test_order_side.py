@@ -134,6 +134,14 @@ def test_rule_14_quote_approvals_are_off_by_default_400004(clock: Clock) -> None
     assert "enableQuoteApprovalProcess" in raised.value.message
 
 
+def test_rule_14_a_quote_create_without_an_approver_is_the_body_error_before_the_switch(clock: Clock) -> None:
+    world = World(clock, quotes_on=False)
+    body = {"resourceType": "QUOTE", "resourceId": "quote-req", "action": "CHECKOUT"}
+    with pytest.raises(ValidationFailed) as raised:  # the contract's order: the body, then the rules
+        world.service.create_approval(caller("req"), CreateApprovalRequest.model_validate(body))
+    assert [detail.field for detail in raised.value.details] == ["approver"]
+
+
 def test_rule_14_rules_1_to_13_hold_for_quotes(world: World) -> None:
     approval_id = world.create_quote_approval()
     with pytest.raises(ApprovalAlreadyExists):
