@@ -181,13 +181,6 @@ class CustomersAndCart(Protocol):
     DynamoDB adapter (``adapters.reads.DynamoReads``) reads each group in one BatchGetItem over
     both tables; ``adapters.reads.SeparateReads`` composes the other ports."""
 
-    def get_customers_and_cart(
-        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ...
-    ) -> tuple[dict[str, Customer], Cart | None]:
-        """The customers the directory knows among ``customer_ids``, by id, and the cart (or,
-        for ``resource_type`` QUOTE, the quote)."""
-        ...
-
     def get_customers_quote_and_settings(
         self, tenant: str, customer_ids: Iterable[str], quote_id: str
     ) -> tuple[dict[str, Customer], Quote | None, TenantSettings, frozenset[str]]:
@@ -195,23 +188,18 @@ class CustomersAndCart(Protocol):
         and the companies that have approval policies."""
         ...
 
-    def get_customer_cart_and_lock(
-        self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
-    ) -> tuple[Customer | None, Cart | None, ResourceApproval | None]:
-        """The customer, the cart and the resource's most recent approval (its lock), for the
-        permitted check."""
-        ...
-
     def get_customers_cart_and_policy_companies(
         self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ...
     ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
-        """As ``get_customers_and_cart``, with the companies that have approval policies (same read)."""
+        """The customers the directory knows among ``customer_ids``, by id, the cart (or, for
+        ``resource_type`` QUOTE, the quote) and the companies that have approval policies."""
         ...
 
     def get_customer_cart_lock_and_policy_companies(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
     ) -> tuple[Customer | None, Cart | None, ResourceApproval | None, frozenset[str]]:
-        """As ``get_customer_cart_and_lock``, with the companies that have approval policies (same read)."""
+        """The customer, the cart, the resource's most recent approval (its lock) and the
+        companies that have approval policies, for the permitted check."""
         ...
 
 

@@ -49,7 +49,7 @@ class ThrottlingClient:
 
 def test_permitted_reads_customer_cart_and_lock_in_one_batch_over_both_tables() -> None:
     client = ThrottlingClient(throttled=0)
-    customer, cart, lock = DynamoReads(client, "directory", "approvals").get_customer_cart_and_lock(  # type: ignore[arg-type]
+    customer, cart, lock, _ = DynamoReads(client, "directory", "approvals").get_customer_cart_lock_and_policy_companies(  # type: ignore[arg-type]
         "acme", "ann", "cart-1", "CART", "CHECKOUT"
     )
     assert len(client.requests) == 1
@@ -63,7 +63,7 @@ def test_permitted_reads_customer_cart_and_lock_in_one_batch_over_both_tables() 
 
 def test_unprocessed_keys_are_read_again() -> None:
     client = ThrottlingClient(throttled=2)
-    customer, cart, lock = DynamoReads(client, "directory", "approvals").get_customer_cart_and_lock(  # type: ignore[arg-type]
+    customer, cart, lock, _ = DynamoReads(client, "directory", "approvals").get_customer_cart_lock_and_policy_companies(  # type: ignore[arg-type]
         "acme", "ann", "cart-1", "CART", "CHECKOUT"
     )
     assert len(client.requests) == 3
@@ -73,7 +73,7 @@ def test_unprocessed_keys_are_read_again() -> None:
 def test_keys_left_unprocessed_every_time_are_503() -> None:
     client = ThrottlingClient(throttled=UNPROCESSED_ATTEMPTS)
     with pytest.raises(ServiceBusy):
-        DynamoReads(client, "directory", "approvals").get_customers_and_cart("acme", {"ann"}, "cart-1")  # type: ignore[arg-type]
+        DynamoReads(client, "directory", "approvals").get_customers_cart_and_policy_companies("acme", {"ann"}, "cart-1")  # type: ignore[arg-type]
     assert len(client.requests) == UNPROCESSED_ATTEMPTS
 
 

@@ -31,14 +31,6 @@ class DynamoReads:
         self._directory = directory_table
         self._approvals = approvals_table
 
-    def get_customers_and_cart(
-        self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
-    ) -> tuple[dict[str, Customer], Cart | None]:
-        wanted = [keys.customer(tenant, cid) for cid in sorted(set(customer_ids))[: BATCH_GET_LIMIT - 1]]
-        wanted.append(keys.resource(tenant, resource_type, cart_id))
-        read = self._read({self._directory: wanted})
-        return read.customers, read.cart
-
     def get_customers_cart_and_policy_companies(
         self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
     ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
@@ -55,17 +47,6 @@ class DynamoReads:
         read = self._read({self._directory: wanted})
         quote = read.cart if isinstance(read.cart, Quote) else None
         return read.customers, quote, tenant_settings_of(read.settings), read.policy_companies
-
-    def get_customer_cart_and_lock(
-        self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
-    ) -> tuple[Customer | None, Cart | None, ResourceApproval | None]:
-        read = self._read(
-            {
-                self._directory: [keys.customer(tenant, customer_id), keys.resource(tenant, resource_type, cart_id)],
-                self._approvals: [keys.resource_lock(tenant, resource_type, cart_id, action)],
-            }
-        )
-        return read.customers.get(customer_id), read.cart, read.lock
 
     def get_customer_cart_lock_and_policy_companies(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
@@ -141,19 +122,19 @@ class SeparateReads:
     def get_customers_cart_and_policy_companies(
         self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
     ) -> tuple[dict[str, Customer], Cart | None, frozenset[str]]:
-        customers, cart = self.get_customers_and_cart(tenant, customer_ids, cart_id, resource_type)
+        customers, cart = self._customers_and_cart(tenant, customer_ids, cart_id, resource_type)
         return customers, cart, self._policy_companies(tenant)
 
     def get_customer_cart_lock_and_policy_companies(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
     ) -> tuple[Customer | None, Cart | None, ResourceApproval | None, frozenset[str]]:
-        customer, cart, lock = self.get_customer_cart_and_lock(tenant, customer_id, cart_id, resource_type, action)
+        customer, cart, lock = self._customer_cart_and_lock(tenant, customer_id, cart_id, resource_type, action)
         return customer, cart, lock, self._policy_companies(tenant)
 
     def _policy_companies(self, tenant: str) -> frozenset[str]:
         return frozenset() if self._policies is None else self._policies.companies_with_policies(tenant)
 
-    def get_customers_and_cart(
+    def _customers_and_cart(
         self, tenant: str, customer_ids: Iterable[str], cart_id: str, resource_type: str = ResourceType.CART
     ) -> tuple[dict[str, Customer], Cart | None]:
         customers = self._directory.get_customers(tenant, customer_ids)
@@ -170,9 +151,9 @@ class SeparateReads:
         quote, settings = self._quotes.get_quote(tenant, quote_id), self._quotes.get_tenant_settings(tenant)
         return customers, quote, settings, self._policy_companies(tenant)
 
-    def get_customer_cart_and_lock(
+    def _customer_cart_and_lock(
         self, tenant: str, customer_id: str, cart_id: str, resource_type: str, action: str
     ) -> tuple[Customer | None, Cart | None, ResourceApproval | None]:
-        customers, cart = self.get_customers_and_cart(tenant, {customer_id}, cart_id, resource_type)
+        customers, cart = self._customers_and_cart(tenant, {customer_id}, cart_id, resource_type)
         lock = self._store.latest_for_resource(tenant, resource_type, cart_id, action)
         return customers.get(customer_id), cart, lock
