@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from approval_core.domain import order, patch, rules
 from approval_core.domain.bulk import BulkDecisionRequest, BulkOutcome
@@ -47,6 +47,9 @@ from approval_core.domain.models import (
 from approval_core.domain.reference import Cart, Customer, TenantSettings
 from approval_core.domain.validation import validate
 from approval_core.ports import ApprovalStore, CartSource, CustomersAndCart, Directory, PolicyStore
+
+if TYPE_CHECKING:
+    from approval_core.domain.policies import Policy
 
 # A filtered, custom-sorted or counted list reads the caller's approvals and works in memory: at
 # most this many, so no list request does unbounded work (openapi.yaml, the list's q parameter).
@@ -137,8 +140,7 @@ class ApprovalService:
                 )
             ],
         )
-        document = _approval_to_be(requestor, cart, request.resourceType, request)
-        chosen = self._flow_of(caller.tenant, document, requestor, company.id, with_policies, cart, approver_id)
+        chosen = self._flow_of(caller.tenant, request, requestor, company.id, with_policies, cart, approver_id)
         if chosen is not None:
             # Rules 24 and 25: the policies win over rule 4 (a buyer within the limit needs them too).
             flow, approver = chosen
@@ -177,7 +179,7 @@ class ApprovalService:
     def _flow_of(
         self,
         tenant: str,
-        approval_to_be: dict[str, Any],
+        request: CreateApprovalRequest,
         requestor: Customer,
         company_id: str,
         with_policies: frozenset[str],
@@ -188,13 +190,12 @@ class ApprovalService:
         approver, or None when no policy matches (or the company has none: no request then)."""
         from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
 
-        if self.policies is None or company_id not in with_policies:
+        found = self._members_and_matching_policies(
+            tenant, company_id, with_policies, requestor, cart, request.resourceType, request
+        )
+        if found is None or not found[1]:
             return None
-        members, policies = self.policies.company_members_and_policies(tenant, company_id)
-        document = flow_rules.approval_to_be(approval_to_be)
-        matched = [policy for policy in policies if policy.matches(requestor, document)]
-        if not matched:
-            return None
+        members, matched = found
         flow = flow_rules.rule_24_build_flow(
             matched, {member.id: member for member in members}, requestor, cart.totalPrice
         )
@@ -207,6 +208,27 @@ class ApprovalService:
         raise ApproverNotAssignable(
             "The approver is not an eligible approver of a first tier of the approval's policies"
         )
+
+    def _members_and_matching_policies(
+        self,
+        tenant: str,
+        company_id: str,
+        with_policies: frozenset[str],
+        requestor: Customer,
+        cart: Cart,
+        resource_type: str,
+        request: CreateApprovalRequest | None = None,
+    ) -> tuple[list[Customer], list[Policy]] | None:
+        """Rule 22: the company's members and those of its policies that match the approval the
+        request and the cart would make, in one Query; None, with nothing read or built, where the
+        company has no policies."""
+        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
+
+        if self.policies is None or company_id not in with_policies:
+            return None
+        members, policies = self.policies.company_members_and_policies(tenant, company_id)
+        document = flow_rules.approval_to_be(_approval_to_be(requestor, cart, resource_type, request))
+        return members, [policy for policy in policies if policy.matches(requestor, document)]
 
     # ------------------------------------------------------------------ read
     def get_approval(self, caller: Caller, approval_id: str) -> Approval:
@@ -506,14 +528,13 @@ class ApprovalService:
     ) -> bool:
         """Rule 22 for the permitted check: a policy of the cart's company matches the caller's cart
         (then a buyer within the limit needs the approval too). No request without policies."""
-        from approval_core.domain import flow as flow_rules  # only where flows are decided (cold start)
-
         company = rules.rule_11_cart_company(customer, cart)
-        if self.policies is None or company is None or company.id not in with_policies:
+        if company is None:
             return False
-        _, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
-        document = flow_rules.approval_to_be(_approval_to_be(customer, cart, resource_type))
-        return any(policy.matches(customer, document) for policy in policies)
+        found = self._members_and_matching_policies(
+            caller.tenant, company.id, with_policies, customer, cart, resource_type
+        )
+        return found is not None and bool(found[1])
 
     def search_approvers(self, caller: Caller, request: ResourceQuery) -> list[ApproverCandidate]:
         """Rule 12: who in the caller's company could approve this cart (never the caller). Where
@@ -531,21 +552,21 @@ class ApprovalService:
         companies = rules.rule_12_candidate_companies(requestor, cart)
         candidates: dict[str, Customer] = {}
         for company in companies:
-            if self.policies is not None and company.id in with_policies:
-                members, policies = self.policies.company_members_and_policies(caller.tenant, company.id)
-                document = flow_rules.approval_to_be(_approval_to_be(requestor, cart, request.resourceType))
-                matched = [policy for policy in policies if policy.matches(requestor, document)]
-                if matched:
-                    by_id = {member.id: member for member in members}
-                    try:
-                        flow = flow_rules.rule_24_build_flow(matched, by_id, requestor, cart.totalPrice)
-                    except ApproverNotAssignable:
-                        continue  # nobody could complete it: no approval can be asked for here
-                    for person in flow_rules.first_tier_approvers(flow):
-                        candidates.setdefault(person.userId, by_id[person.userId])
-                    continue
-            else:
-                members = self.directory.get_members(caller.tenant, company.id)
+            found = self._members_and_matching_policies(
+                caller.tenant, company.id, with_policies, requestor, cart, request.resourceType
+            )
+            members, matched = (
+                found if found is not None else (self.directory.get_members(caller.tenant, company.id), [])
+            )
+            if matched:
+                by_id = {member.id: member for member in members}
+                try:
+                    flow = flow_rules.rule_24_build_flow(matched, by_id, requestor, cart.totalPrice)
+                except ApproverNotAssignable:
+                    continue  # nobody could complete it: no approval can be asked for here
+                for person in flow_rules.first_tier_approvers(flow):
+                    candidates.setdefault(person.userId, by_id[person.userId])
+                continue
             allowed = rules.approver_groups(buyer_above_limit=rules.is_buyer_above_limit(requestor, cart, company))
             for member in members:
                 if (
